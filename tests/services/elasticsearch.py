@@ -1,0 +1,189 @@
+"""A single-node Elasticsearch from the integ-test-zip on Maven Central (no x-pack)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .common import (
+    ServiceError,
+    cache_dir,
+    maven_resolve,
+    port_open,
+    read_pid,
+    require_java,
+    spawn,
+    state_dir,
+    stop_pid,
+    versions,
+    wait_for,
+)
+
+ES_USER = "tweet-es"
+
+
+def es_health(url: str, timeout: float = 2.0) -> str | None:
+    """The cluster health status (green/yellow/red) or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=timeout) as resp:
+            return str(json.load(resp).get("status"))
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+
+
+def es_distribution() -> Path:
+    """The unpacked distribution, shared read-only by every local instance."""
+    v = versions()["ES_VERSION"]
+    jar_dir = maven_resolve(
+        [f"org.elasticsearch.distribution.integ-test-zip:elasticsearch:{v}:zip"],
+        cache_dir() / "elasticsearch" / v / "zip",
+        "Elasticsearch",
+    )
+    # Unpacked under the state dir: the ES user must be able to read it, and root's
+    # home (where the cache is) is closed to other users.
+    target = state_dir() / "dist" / f"elasticsearch-{v}"
+    if not (target / "bin" / "elasticsearch").exists():
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        with zipfile.ZipFile(jar_dir / f"elasticsearch-{v}.zip") as zf:
+            zf.extractall(tmp)
+        (inner,) = list(tmp.iterdir())
+        for path in inner.rglob("*"):
+            # zipfile drops the unix mode; restore the executable bit of the launchers.
+            if path.parent.name == "bin" or "/bin/" in str(path) or path.suffix == "":
+                info = zf_mode(path)
+                if info:
+                    path.chmod(info)
+        inner.rename(target)
+        shutil.rmtree(tmp, ignore_errors=True)
+        for path in target.rglob("*"):
+            mode = path.stat().st_mode
+            path.chmod(mode | 0o444 | (0o111 if path.is_dir() or mode & 0o100 else 0))
+    return target
+
+
+def zf_mode(path: Path) -> int:
+    return 0o755 if path.is_file() and (path.parent.name == "bin" or "bin" in path.parts) else 0
+
+
+def ensure_user() -> str | None:
+    """ES refuses to run as root: run it as a dedicated system user when we are root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(ES_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", ES_USER],
+            check=True,
+        )
+    return ES_USER
+
+
+@dataclass
+class ElasticsearchNode:
+    port: int = field(default_factory=lambda: int(os.environ.get("TS_ES_PORT", "9200")))
+    transport_port: int = 0
+    name: str = "elasticsearch"
+    heap: str = "768m"
+
+    def __post_init__(self) -> None:
+        if not self.transport_port:
+            self.transport_port = self.port + 100
+        self.home = state_dir() / self.name
+        self.log_file = self.home / "elasticsearch.log"
+        self.pid_file = self.home / "elasticsearch.pid"
+
+    @property
+    def url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def is_up(self) -> bool:
+        return es_health(self.url) in ("green", "yellow")
+
+    def pid(self) -> int | None:
+        return read_pid(self.pid_file)
+
+    def up(self, timeout: float = 180.0) -> bool:
+        """Start the node unless one answers already. Returns True if this call started it."""
+        if self.is_up():
+            return False
+        if port_open("127.0.0.1", self.port) or port_open("127.0.0.1", self.transport_port):
+            raise ServiceError(
+                f"port {self.port} or {self.transport_port} is taken by something that is not a "
+                f"healthy Elasticsearch; free it or set TS_ES_PORT"
+            )
+        v = versions()
+        java = require_java(v["JAVA_HOME_ES"], 21)
+        dist = es_distribution()
+        user = ensure_user()
+        conf = self.home / "config"
+        data = self.home / "data"
+        logs = self.home / "logs"
+        for d in (conf, data, logs):
+            d.mkdir(parents=True, exist_ok=True)
+        for item in (dist / "config").iterdir():
+            if item.is_file() and not (conf / item.name).exists():
+                shutil.copy(item, conf / item.name)
+        (conf / "elasticsearch.yml").write_text(
+            "\n".join(
+                [
+                    f"cluster.name: tweet-sentiment-{self.name}",
+                    "node.name: local",
+                    "discovery.type: single-node",
+                    "network.host: 127.0.0.1",
+                    f"http.port: {self.port}",
+                    f"transport.port: {self.transport_port}",
+                    f"path.data: {data}",
+                    f"path.logs: {logs}",
+                    # A dev machine's disk may be fuller than the production watermarks allow.
+                    "cluster.routing.allocation.disk.threshold_enabled: false",
+                    "action.destructive_requires_name: false",
+                    # The integ-test zip carries the security module; local runs are plain HTTP.
+                    "xpack.security.enabled: false",
+                    "",
+                ]
+            )
+        )
+        (conf / "jvm.options.d").mkdir(exist_ok=True)
+        (conf / "jvm.options.d" / "heap.options").write_text(f"-Xms{self.heap}\n-Xmx{self.heap}\n")
+        if user:
+            uid = pwd.getpwnam(user).pw_uid
+            for path in [self.home, *self.home.rglob("*")]:
+                os.chown(path, uid, -1)
+            self.home.parent.chmod(0o755)
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "ES_JAVA_HOME": str(java.parent.parent),
+            "ES_PATH_CONF": str(conf),
+            "HOME": str(self.home),
+        }
+        proc = spawn(
+            [str(dist / "bin" / "elasticsearch")],
+            self.log_file,
+            self.pid_file,
+            env=env,
+            cwd=self.home,
+            user=user,
+        )
+        wait_for(self.is_up, timeout, f"Elasticsearch on {self.url} (log: {self.log_file})", lambda: proc.poll() is None)
+        return True
+
+    def down(self, timeout: float = 60.0) -> bool:
+        return stop_pid(self.pid_file, timeout)
+
+    def kill(self) -> None:
+        stop_pid(self.pid_file, timeout=0, sig=signal.SIGKILL)
+
+    def wipe(self) -> None:
+        self.down()
+        shutil.rmtree(self.home, ignore_errors=True)
