@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.action == "up":
             started = svc.up()
-            print(f"{args.service}: {'started' if started else 'already running'} on {where}; log: {svc.log_file}")
+            print(
+                f"{args.service}: {'started' if started else 'already running'} on {where}; log: {svc.log_file}"
+            )
         elif args.action == "down":
             stopped = svc.down()
             print(f"{args.service}: {'stopped' if stopped else 'was not started by us (nothing to stop)'}")

@@ -58,21 +58,13 @@ def es_distribution() -> Path:
             zf.extractall(tmp)
         (inner,) = list(tmp.iterdir())
         for path in inner.rglob("*"):
-            # zipfile drops the unix mode; restore the executable bit of the launchers.
-            if path.parent.name == "bin" or "/bin/" in str(path) or path.suffix == "":
-                info = zf_mode(path)
-                if info:
-                    path.chmod(info)
+            # zipfile drops unix modes: make everything readable by the ES user and the
+            # launchers executable.
+            executable = path.is_dir() or "bin" in path.relative_to(inner).parts
+            path.chmod(0o755 if executable else 0o644)
         inner.rename(target)
         shutil.rmtree(tmp, ignore_errors=True)
-        for path in target.rglob("*"):
-            mode = path.stat().st_mode
-            path.chmod(mode | 0o444 | (0o111 if path.is_dir() or mode & 0o100 else 0))
     return target
-
-
-def zf_mode(path: Path) -> int:
-    return 0o755 if path.is_file() and (path.parent.name == "bin" or "bin" in path.parts) else 0
 
 
 def ensure_user() -> str | None:
@@ -175,7 +167,12 @@ class ElasticsearchNode:
             cwd=self.home,
             user=user,
         )
-        wait_for(self.is_up, timeout, f"Elasticsearch on {self.url} (log: {self.log_file})", lambda: proc.poll() is None)
+        wait_for(
+            self.is_up,
+            timeout,
+            f"Elasticsearch on {self.url} (log: {self.log_file})",
+            lambda: proc.poll() is None,
+        )
         return True
 
     def down(self, timeout: float = 60.0) -> bool:

@@ -169,7 +169,12 @@ class KafkaBroker:
             if fmt.wait(timeout=120) != 0:
                 raise ServiceError(f"formatting Kafka storage failed; see {self.home / 'format.log'}")
         proc = spawn([*self._java(), "kafka.Kafka", str(config)], self.log_file, self.pid_file)
-        wait_for(self.is_up, timeout, f"Kafka on {self.bootstrap} (log: {self.log_file})", lambda: proc.poll() is None)
+        wait_for(
+            self.is_up,
+            timeout,
+            f"Kafka on {self.bootstrap} (log: {self.log_file})",
+            lambda: proc.poll() is None,
+        )
         return True
 
     def down(self, timeout: float = 30.0) -> bool:

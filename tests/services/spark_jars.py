@@ -12,7 +12,12 @@ from pathlib import Path
 from .common import ServiceError, cache_dir, maven_resolve, versions
 
 # What spark-sql-kafka-0-10 needs beyond pyspark's own jars/ directory.
-NEEDED_PREFIXES = ("spark-sql-kafka-0-10", "spark-token-provider-kafka-0-10", "kafka-clients", "commons-pool2")
+NEEDED_PREFIXES = (
+    "spark-sql-kafka-0-10",
+    "spark-token-provider-kafka-0-10",
+    "kafka-clients",
+    "commons-pool2",
+)
 
 
 def spark_jars_dir() -> Path:
@@ -34,7 +39,9 @@ def spark_jars_dir() -> Path:
 def spark_kafka_jars() -> list[Path]:
     jars = sorted(p for p in spark_jars_dir().glob("*.jar") if p.name.startswith(NEEDED_PREFIXES))
     if len(jars) != len(NEEDED_PREFIXES):
-        raise ServiceError(f"expected {NEEDED_PREFIXES} in {spark_jars_dir()}, found {[j.name for j in jars]}")
+        raise ServiceError(
+            f"expected {NEEDED_PREFIXES} in {spark_jars_dir()}, found {[j.name for j in jars]}"
+        )
     # A flat directory of just these, which is where the job looks by default.
     flat = spark_jars_dir().parent
     for jar in jars:
