@@ -83,6 +83,95 @@ bench: dev fetch ## Measure throughput, latency and memory; writes docs/benchmar
 
 ##@ Kubernetes (needs Docker, kind, kubectl; cannot run on the CI machine)
 
+KIND ?= kind
+KUBECTL ?= kubectl
+HELM ?= helm
+DOCKER ?= docker
+KIND_CLUSTER ?= tweet-sentiment
+K8S_NAMESPACE ?= tweet-sentiment
+MONITORING_NAMESPACE ?= monitoring
+IMAGE_TAG ?= dev
+RELEASE ?= tweet-sentiment
+K8S_WAIT ?= 900s
+KN := $(KUBECTL) -n $(K8S_NAMESPACE)
+
+.PHONY: up k8s-prereqs k8s-cluster k8s-operators k8s-infra k8s-images k8s-app
+up: k8s-prereqs k8s-cluster k8s-operators k8s-infra k8s-images k8s-app ## kind cluster, operators, Kafka + Elasticsearch/Kibana (dev), both images, the chart; waits until ready
+	@echo "tweet-sentiment is up. Kibana: make port-forward-kibana   Grafana: make port-forward-grafana"
+
+k8s-prereqs:
+	@for tool in $(DOCKER) $(KIND) $(KUBECTL) $(HELM) openssl; do \
+	  command -v $$tool >/dev/null || { echo "make up needs '$$tool' on PATH (helm: make tools)"; exit 1; }; done
+	@$(DOCKER) info >/dev/null 2>&1 || { echo "make up needs a running Docker engine"; exit 1; }
+
+k8s-cluster:
+	@$(KIND) get clusters 2>/dev/null | grep -qx '$(KIND_CLUSTER)' || \
+	  $(KIND) create cluster --name $(KIND_CLUSTER) --image $(KIND_NODE_IMAGE) --wait 180s
+	$(KUBECTL) config use-context kind-$(KIND_CLUSTER)
+	$(KUBECTL) create namespace $(K8S_NAMESPACE) --dry-run=client -o yaml | $(KUBECTL) apply -f -
+
+k8s-operators:
+	$(HELM) repo add prometheus-community https://prometheus-community.github.io/helm-charts --force-update
+	$(HELM) repo add elastic https://helm.elastic.co --force-update
+	$(HELM) repo add spark-operator https://kubeflow.github.io/spark-operator --force-update
+	$(HELM) repo update prometheus-community elastic spark-operator
+	@# Prometheus picks up every monitor/rule labelled release=kube-prometheus-stack; the
+	@# Grafana sidecar loads dashboards labelled grafana_dashboard=1 from all namespaces.
+	$(HELM) upgrade --install kube-prometheus-stack prometheus-community/kube-prometheus-stack \
+	  --version $(KUBE_PROMETHEUS_STACK_VERSION) -n $(MONITORING_NAMESPACE) --create-namespace \
+	  --set grafana.sidecar.dashboards.searchNamespace=ALL --wait --timeout 10m
+	$(HELM) upgrade --install strimzi oci://quay.io/strimzi-helm/strimzi-kafka-operator \
+	  --version $(STRIMZI_VERSION) -n strimzi --create-namespace \
+	  --set 'watchNamespaces={$(K8S_NAMESPACE)}' --wait --timeout 10m
+	$(HELM) upgrade --install eck-operator elastic/eck-operator \
+	  --version $(ECK_VERSION) -n elastic-system --create-namespace --wait --timeout 10m
+	@# The chart brings the driver's ServiceAccount and Role; the operator only has to watch
+	@# our namespace (its webhook mounts the secrets and volumes into driver/executor pods).
+	$(HELM) upgrade --install spark-operator spark-operator/spark-operator \
+	  --version $(SPARK_OPERATOR_VERSION) -n spark-operator --create-namespace \
+	  --set 'spark.jobNamespaces={$(K8S_NAMESPACE)}' --set spark.serviceAccount.create=false \
+	  --set spark.rbac.create=false --set webhook.enable=true --wait --timeout 10m
+
+k8s-infra:
+	$(KN) apply -k k8s/strimzi/dev
+	@# The job's Elasticsearch user (file realm): a random password that never touches git.
+	@$(KN) get secret tweets-es-job-user >/dev/null 2>&1 || \
+	  $(KN) create secret generic tweets-es-job-user --type=kubernetes.io/basic-auth \
+	    --from-literal=username=tweet-sentiment-job --from-literal=roles=tweet_sentiment_writer \
+	    --from-literal=password="$$(openssl rand -hex 24)"
+	$(KN) apply -k k8s/eck/dev
+	$(KN) wait kafka/tweets --for=condition=Ready --timeout=$(K8S_WAIT)
+	$(KN) wait kafkatopic/posts kafkatopic/posts.deadletter --for=condition=Ready --timeout=$(K8S_WAIT)
+	$(KN) wait kafkauser/tweet-producer kafkauser/tweet-sentiment-job --for=condition=Ready --timeout=$(K8S_WAIT)
+	$(KN) wait elasticsearch/tweets --for=jsonpath='{.status.health}'=green --timeout=$(K8S_WAIT)
+	$(KN) wait kibana/tweets --for=jsonpath='{.status.health}'=green --timeout=$(K8S_WAIT)
+
+k8s-images:
+	$(DOCKER) build -t tweet-sentiment/producer:$(IMAGE_TAG) images/producer
+	$(DOCKER) build -t tweet-sentiment/spark-job:$(IMAGE_TAG) images/spark-job
+	$(KIND) load docker-image --name $(KIND_CLUSTER) tweet-sentiment/producer:$(IMAGE_TAG) tweet-sentiment/spark-job:$(IMAGE_TAG)
+
+k8s-app:
+	@# --wait: the producer Deployment is ready and both hooks (index template, Kibana
+	@# saved objects) succeeded.
+	$(HELM) upgrade --install $(RELEASE) charts/tweet-sentiment -n $(K8S_NAMESPACE) \
+	  -f charts/tweet-sentiment/values-dev.yaml \
+	  --set producer.image.tag=$(IMAGE_TAG) --set job.image.tag=$(IMAGE_TAG) --wait --timeout 15m
+	$(KN) wait sparkapplication/$(RELEASE)-job \
+	  --for=jsonpath='{.status.applicationState.state}'=RUNNING --timeout=$(K8S_WAIT)
+
+.PHONY: port-forward-kibana port-forward-grafana down
+port-forward-kibana: ## Kibana on https://localhost:5601 (prints the elastic user's password first)
+	@echo "user: elastic  password: $$($(KN) get secret tweets-es-elastic-user -o go-template='{{.data.elastic | base64decode}}')"
+	$(KN) port-forward svc/tweets-kb-http 5601
+
+port-forward-grafana: ## Grafana on http://localhost:3000 (prints the admin password first)
+	@echo "user: admin  password: $$($(KUBECTL) -n $(MONITORING_NAMESPACE) get secret kube-prometheus-stack-grafana -o go-template='{{index .data "admin-password" | base64decode}}')"
+	$(KUBECTL) -n $(MONITORING_NAMESPACE) port-forward svc/kube-prometheus-stack-grafana 3000:80
+
+down: ## Delete the kind cluster (and everything in it)
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
 ##@ Housekeeping
 
 .PHONY: clean

@@ -1,0 +1,315 @@
+"""Event v1 and dead-letter records: pure functions from source records to Kafka bytes.
+
+docs/event-schema.md describes the shapes; schemas/*.schema.json are the machine-readable
+contract the tests validate against. Everything here is pure (time comes in as an
+argument) so it is tested without Kafka.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+SOURCES = ("x", "bluesky", "replay", "synthetic")
+# Reasons a record is dead-lettered: a fixed set, so they can be metric labels.
+REASONS = (
+    "bad_json",  # not JSON at all
+    "bad_encoding",  # not UTF-8
+    "bad_shape",  # JSON, but not the envelope the source speaks (no "data" object, ...)
+    "missing_field",  # id or text absent or empty
+    "wrong_type",  # a field of the wrong JSON type (e.g. a numeric id)
+    "bad_value",  # right type, unusable value (e.g. created_at that is not RFC 3339)
+    "oversized",  # larger than MAX_POST_BYTES
+    "publish_failed",  # a valid event Kafka refused for good (non-retriable error)
+)
+# The dead-letter record keeps at most this much of the raw payload, so that it always
+# fits in one Kafka message; `error` says when it was cut.
+RAW_CAP_BYTES = 256 * 1024
+MAX_ID_CHARS = 512
+_LANG_RE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
+
+
+class InvalidRecord(ValueError):
+    """A record that cannot become an event; `reason` is one of REASONS."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A valid post, normalised, before it gets its ingestion time."""
+
+    source: str
+    id: str
+    text: str
+    lang: str
+    created_at: str
+    author_id: str | None = None
+    url: str | None = None
+    # Where the source is in its stream (Jetstream time_us); not part of the event.
+    position: int | None = None
+
+    @property
+    def key(self) -> bytes:
+        return f"{self.source}:{self.id}".encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record that goes to the dead-letter topic."""
+
+    source: str
+    raw: str
+    reason: str
+    error: str
+    position: int | None = None
+
+
+# --- time -----------------------------------------------------------------------------
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds and a Z: 2024-05-01T12:00:00.123Z."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def utc_now() -> str:
+    return format_time(datetime.now(timezone.utc))
+
+
+def normalize_time(value: Any, field: str) -> str:
+    """An RFC 3339 timestamp with an offset, as UTC. Naive or unparsable values are rejected."""
+    if not isinstance(value, str):
+        raise InvalidRecord("wrong_type", f"{field} must be a string, got {type(value).__name__}")
+    try:
+        # RFC 3339 allows a lower-case t and z; fromisoformat does not.
+        moment = datetime.fromisoformat(value.upper())
+    except ValueError:
+        raise InvalidRecord("bad_value", f"{field} {value[:64]!r} is not an RFC 3339 timestamp") from None
+    if moment.tzinfo is None or "T" not in value.upper():
+        raise InvalidRecord("bad_value", f"{field} {value[:64]!r} is not an RFC 3339 date-time with offset")
+    return format_time(moment)
+
+
+def time_from_micros(micros: int) -> str:
+    return format_time(datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc))
+
+
+# --- fields ---------------------------------------------------------------------------
+
+
+def normalize_lang(value: Any) -> str:
+    """BCP-47 as the source reports it; absent or malformed tags become `und`."""
+    if value is None or value == "":
+        return "und"
+    if not isinstance(value, str):
+        raise InvalidRecord("wrong_type", f"lang must be a string, got {type(value).__name__}")
+    return value if _LANG_RE.match(value) else "und"
+
+
+def _required_str(obj: dict[str, Any], field: str, where: str = "") -> str:
+    value = obj.get(field)
+    if value is None:
+        raise InvalidRecord("missing_field", f"{where}{field} is missing")
+    if not isinstance(value, str):
+        raise InvalidRecord("wrong_type", f"{where}{field} must be a string, got {type(value).__name__}")
+    if not value.strip():
+        raise InvalidRecord("missing_field", f"{where}{field} is empty")
+    return value
+
+
+def _optional_str(obj: dict[str, Any], field: str, where: str = "") -> str | None:
+    value = obj.get(field)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidRecord("wrong_type", f"{where}{field} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _check_id(post_id: str) -> str:
+    if len(post_id) > MAX_ID_CHARS:
+        raise InvalidRecord("bad_value", f"id is longer than {MAX_ID_CHARS} characters")
+    return post_id
+
+
+# --- parsing --------------------------------------------------------------------------
+
+
+def check_size(raw: bytes, max_bytes: int, size: int | None = None) -> None:
+    """`size` is the record's full length when `raw` is only its (cut) prefix."""
+    length = len(raw) if size is None else size
+    if length > max_bytes:
+        raise InvalidRecord("oversized", f"record is {length} bytes, more than MAX_POST_BYTES={max_bytes}")
+
+
+def decode_json(raw: bytes | str) -> Any:
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise InvalidRecord("bad_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InvalidRecord("bad_json", f"not JSON: {exc}") from None
+
+
+def post_from_x(doc: Any, source: str) -> Post:
+    """A post from an X API v2 envelope {"data": {...}} (stream line, replay line, synthetic).
+
+    Long posts carry their full text in note_tweet.text; `text` is then a truncated copy.
+    """
+    if not isinstance(doc, dict):
+        raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
+    data = doc.get("data")
+    if data is None:
+        raise InvalidRecord("bad_shape", 'no "data" object (expected the X v2 envelope {"data": {...}})')
+    if not isinstance(data, dict):
+        raise InvalidRecord("bad_shape", f'"data" must be an object, got {type(data).__name__}')
+    post_id = _check_id(_required_str(data, "id", "data."))
+    text = _required_str(data, "text", "data.")
+    note = data.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
+        text = note["text"]
+    if "created_at" not in data:
+        raise InvalidRecord("missing_field", "data.created_at is missing")
+    created_at = normalize_time(data["created_at"], "data.created_at")
+    return Post(
+        source=source,
+        id=post_id,
+        text=text,
+        lang=normalize_lang(data.get("lang")),
+        created_at=created_at,
+        author_id=_optional_str(data, "author_id", "data."),
+        url=f"https://x.com/i/web/status/{post_id}" if source == "x" else None,
+    )
+
+
+def stream_error_types(doc: Any) -> list[str] | None:
+    """The error types of an X stream error message ({"errors": [...]} without "data"),
+    or None when `doc` is not one. Such lines are counted, not published."""
+    if not isinstance(doc, dict) or "data" in doc or not isinstance(doc.get("errors"), list):
+        return None
+    types = []
+    for err in doc["errors"]:
+        kind = "unknown"
+        if isinstance(err, dict):
+            if isinstance(err.get("type"), str) and err["type"].strip("/"):
+                kind = err["type"].rstrip("/").rsplit("/", 1)[-1]
+            elif isinstance(err.get("title"), str) and err["title"]:
+                kind = err["title"]
+        types.append(kind[:64])
+    return types or ["unknown"]
+
+
+BLUESKY_POST = "app.bsky.feed.post"
+
+
+def post_from_jetstream(doc: Any) -> Post | None:
+    """A post from a Jetstream event, or None for events that are not post creations
+    (identity, account, updates, deletes, other collections)."""
+    if not isinstance(doc, dict):
+        raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
+    if doc.get("kind") != "commit":
+        return None
+    commit = doc.get("commit")
+    if not isinstance(commit, dict):
+        raise InvalidRecord("bad_shape", 'a commit event without a "commit" object')
+    if commit.get("operation") != "create" or commit.get("collection") != BLUESKY_POST:
+        return None
+    did = _required_str(doc, "did")
+    rkey = _required_str(commit, "rkey", "commit.")
+    record = commit.get("record")
+    if not isinstance(record, dict):
+        raise InvalidRecord("bad_shape", 'a create event without a "record" object')
+    text = _required_str(record, "text", "commit.record.")
+    time_us = doc.get("time_us")
+    if not isinstance(time_us, int) or isinstance(time_us, bool) or time_us <= 0:
+        raise InvalidRecord("wrong_type", "time_us must be a positive integer")
+    langs = record.get("langs")
+    lang = normalize_lang(langs[0]) if isinstance(langs, list) and langs else "und"
+    # createdAt is written by the author's client and can be anything; the relay's time
+    # is the honest fallback.
+    try:
+        created_at = normalize_time(record.get("createdAt"), "createdAt")
+    except InvalidRecord:
+        created_at = time_from_micros(time_us)
+    return Post(
+        source="bluesky",
+        id=_check_id(f"at://{did}/{BLUESKY_POST}/{rkey}"),
+        text=text,
+        lang=lang,
+        created_at=created_at,
+        author_id=did,
+        url=f"https://bsky.app/profile/{did}/post/{rkey}",
+        position=time_us,
+    )
+
+
+def raw_text(raw: bytes | str) -> str:
+    """The payload as text for the dead-letter record: bad bytes escaped, cut at RAW_CAP_BYTES."""
+    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
+    return data[:RAW_CAP_BYTES].decode("utf-8", "backslashreplace")
+
+
+def reject(source: str, raw: bytes | str, exc: InvalidRecord, size: int | None = None) -> Rejected:
+    if size is None:
+        size = len(raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw)
+    length = size
+    error = exc.detail
+    if length > RAW_CAP_BYTES:
+        error += f" (raw cut to its first {RAW_CAP_BYTES} of {length} bytes)"
+    return Rejected(source=source, raw=raw_text(raw), reason=exc.reason, error=error)
+
+
+# --- Kafka values ---------------------------------------------------------------------
+
+
+def _dumps(obj: dict[str, Any]) -> bytes:
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (JSON "\ud800" in the input) has no UTF-8 form; replace it
+        # rather than emit bytes no consumer can decode.
+        return text.encode("utf-8", "replace")
+
+
+def build_event(post: Post, ingested_at: str) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "id": post.id,
+        "source": post.source,
+        "text": post.text,
+        "lang": post.lang,
+        "created_at": post.created_at,
+        "ingested_at": ingested_at,
+    }
+    if post.author_id is not None:
+        event["author_id"] = post.author_id
+    if post.url is not None:
+        event["url"] = post.url
+    return event
+
+
+def event_value(post: Post, ingested_at: str) -> bytes:
+    return _dumps(build_event(post, ingested_at))
+
+
+def deadletter_record(rejected: Rejected, failed_at: str) -> dict[str, Any]:
+    return {
+        "reason": rejected.reason,
+        "source": rejected.source,
+        "raw": rejected.raw,
+        "error": rejected.error,
+        "failed_at": failed_at,
+    }
+
+
+def deadletter_value(rejected: Rejected, failed_at: str) -> bytes:
+    return _dumps(deadletter_record(rejected, failed_at))

@@ -1,0 +1,39 @@
+"""One micro-batch: prepare in the JVM, then score and write partition by partition.
+
+Scoring and writing share one `mapInPandas` pass so each row crosses the JVM/Python
+boundary once (Arrow), and the only thing collected on the driver is one small stats
+record per partition.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from .settings import Settings
+from .sink import PartitionStats, PartitionWriter, merge_stats, shared_client
+from .transform import prepare, score_pandas
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pyspark.sql import DataFrame
+
+STATS_DDL = "stats STRING"
+
+
+def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Iterator[pd.DataFrame]:
+    """Executor side: score each Arrow batch, bulk-write it, then yield this partition's stats."""
+    import pandas as pd
+
+    writer = PartitionWriter(shared_client(settings), settings)
+    for pdf in frames:
+        scored = score_pandas(pdf, settings.sentiment_model, settings.sentiment_languages)
+        writer.write_rows(scored.to_dict("records"))
+    yield pd.DataFrame({"stats": [writer.stats.to_json()]})
+
+
+def process_batch(batch_df: DataFrame, settings: Settings) -> PartitionStats:
+    """Driver side: run the batch; raises if any partition could not write (batch retried)."""
+    rows = prepare(batch_df).mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
+    return merge_stats(row["stats"] for row in rows)

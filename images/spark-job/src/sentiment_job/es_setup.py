@@ -1,0 +1,133 @@
+"""`tweet-sentiment-setup-es`: install the index templates and create the two indices.
+
+Idempotent: templates are PUT (same body, same result), an index that exists already gets
+the template's mappings PUT onto it, which is a no-op when they agree and a clear error when
+an older index has a conflicting field type. The job runs this at start too, so a fresh
+cluster needs no manual step. Index names are used directly (no alias): `ES_INDEX` and
+`ES_DEADLETTER_INDEX` are concrete indices and each template matches exactly its index.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import sys
+import time
+from importlib import resources
+from typing import Any
+
+from .settings import Settings, SettingsError, from_env
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_RESOURCES = {"documents": "index-template.json", "deadletter": "deadletter-template.json"}
+
+
+class SetupError(RuntimeError):
+    """Elasticsearch refused the templates or mappings (not a transient failure)."""
+
+
+def load_template(kind: str) -> dict[str, Any]:
+    """The template body shipped in the package (`documents` or `deadletter`)."""
+    text = resources.files("sentiment_job").joinpath("resources", TEMPLATE_RESOURCES[kind]).read_text("utf-8")
+    return json.loads(text)
+
+
+def document_fields() -> list[str]:
+    """The fields of a post document, as the template maps them."""
+    return list(load_template("documents")["template"]["mappings"]["properties"])
+
+
+def deadletter_fields() -> list[str]:
+    return list(load_template("deadletter")["template"]["mappings"]["properties"])
+
+
+def templates_for(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]:
+    """template name → (index, body), with index_patterns pointed at the configured index."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    for kind, index in (("documents", settings.es_index), ("deadletter", settings.es_deadletter_index)):
+        body = copy.deepcopy(load_template(kind))
+        body["index_patterns"] = [index]
+        out[f"{index}-template"] = (index, body)
+    return out
+
+
+def install(client: Any, settings: Settings) -> list[str]:
+    """Put both templates, create or update both indices. Returns the index names."""
+    from elasticsearch import ApiError
+
+    done = []
+    for name, (index, body) in templates_for(settings).items():
+        try:
+            client.indices.put_index_template(name=name, **body)
+            if client.indices.exists(index=index):
+                mappings = body["template"]["mappings"]
+                client.indices.put_mapping(
+                    index=index, properties=mappings["properties"], dynamic=mappings["dynamic"]
+                )
+            else:
+                try:
+                    client.indices.create(index=index)
+                except ApiError as exc:
+                    # Another job replica (or a producer of data) created it meanwhile.
+                    if exc.status_code != 400 or "resource_already_exists" not in str(exc):
+                        raise
+        except ApiError as exc:
+            if exc.status_code in (429,) or exc.status_code >= 500:
+                raise
+            raise SetupError(f"Elasticsearch refused the setup of {index!r}: {exc}") from exc
+        done.append(index)
+        log.info("index %s ready (template %s)", index, name)
+    return done
+
+
+def install_with_retries(settings: Settings, sleep: Any = time.sleep) -> list[str]:
+    """`install`, retrying while Elasticsearch is unreachable or busy (it may start after us)."""
+    from elasticsearch import ApiError, Elasticsearch
+    from elasticsearch import ConnectionError as ESConnectionError
+
+    from .sink import backoff_seconds
+
+    client = Elasticsearch(**settings.es_client_kwargs())  # type: ignore[arg-type]
+    try:
+        attempt = 0
+        while True:
+            try:
+                return install(client, settings)
+            except (ESConnectionError, ApiError) as exc:
+                status = getattr(exc, "status_code", None)
+                if isinstance(exc, ApiError) and status is not None and status < 500 and status != 429:
+                    raise SetupError(
+                        f"Elasticsearch at {settings.es_url} refused the request: {exc}"
+                    ) from exc
+                if attempt >= settings.es_max_retries:
+                    raise SetupError(
+                        f"Elasticsearch at {settings.es_url} not reachable after {attempt + 1} attempts: {exc}"
+                    ) from exc
+                delay = backoff_seconds(attempt)
+                log.warning("Elasticsearch not ready (%s); retrying in %.1fs", type(exc).__name__, delay)
+                sleep(delay)
+                attempt += 1
+    finally:
+        client.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = from_env(need_checkpoint=False)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        indices = install_with_retries(settings)
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"ready: {', '.join(indices)} on {settings.es_url}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

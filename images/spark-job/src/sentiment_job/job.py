@@ -1,0 +1,230 @@
+"""`tweet-sentiment-job`: Kafka → Spark Structured Streaming → Elasticsearch.
+
+Exit codes: 0 when an `availableNow` run has drained the topic or a SIGTERM stopped the
+query cleanly; 1 when the query failed (Elasticsearch down past the retry budget, Kafka
+unreachable, lost offsets with FAIL_ON_DATA_LOSS=true): the restart (Kubernetes, or the
+operator) resumes from the checkpoint and nothing is lost; 2 for invalid settings.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .settings import Settings, SettingsError, from_env
+
+log = logging.getLogger("sentiment_job")
+
+QUERY_NAME = "tweet-sentiment"
+# Set by the image: its copy of spark-defaults.conf (see build_spark).
+SPARK_DEFAULTS_ENV = "TWEET_SENTIMENT_SPARK_DEFAULTS"
+
+
+def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
+    """Session configs: what the job needs everywhere, plus quiet local defaults.
+
+    Under spark-submit (the image) the cluster's spark-defaults.conf decides master,
+    jars, UI and Prometheus endpoints; we only add what the job itself relies on.
+    """
+    conf = {
+        # Timestamps are formatted in UTC (the `Z` in created_at, ingested_at).
+        "spark.sql.session.timeZone": "UTC",
+        # The analyzer and the Elasticsearch client are cached per Python worker.
+        "spark.python.worker.reuse": "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.streaming.metricsEnabled": "true",
+    }
+    master = settings.spark_master or ("" if under_submit else "local[*]")
+    if master:
+        conf["spark.master"] = master
+    if settings.spark_jars:
+        conf["spark.jars"] = ",".join(settings.spark_jars)
+    if master.startswith("local"):
+        # No shuffles in this job; a small number keeps any incidental one cheap.
+        conf["spark.sql.shuffle.partitions"] = "4"
+        conf["spark.ui.enabled"] = "false"
+    return conf
+
+
+def read_spark_defaults(path: str | os.PathLike[str]) -> dict[str, str]:
+    """A spark-defaults.conf as a dict (`key value` or `key=value` lines, `#` comments)."""
+    conf = {}
+    for line in Path(path).read_text().splitlines():
+        match = re.match(r"([^\s=#]+)\s*[=\s]\s*(.*)$", line.strip())
+        if match:
+            conf[match.group(1)] = match.group(2).strip()
+    return conf
+
+
+def build_spark(settings: Settings) -> Any:
+    from pyspark.sql import SparkSession
+
+    under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    conf = spark_configs(settings, under_submit)
+    if under_submit:
+        # The image's spark-defaults.conf is hidden on Kubernetes (Spark mounts its generated
+        # conf over /opt/spark/conf): apply its settings unless the submission set them.
+        defaults_file = os.environ.get(SPARK_DEFAULTS_ENV)
+        if defaults_file and Path(defaults_file).is_file():
+            from pyspark import SparkConf
+
+            submitted = SparkConf()
+            for key, value in read_spark_defaults(defaults_file).items():
+                if not submitted.contains(key):
+                    conf.setdefault(key, value)
+    else:
+        # Python workers must import this package: use our interpreter, not `python3` on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    builder = SparkSession.builder.appName(QUERY_NAME)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
+    """Start the streaming query (the caller awaits it and registers the listener)."""
+    from .batch import process_batch
+
+    def handle(batch_df: Any, batch_id: int) -> None:
+        started = time.monotonic()
+        try:
+            stats = process_batch(batch_df, settings)
+        except Exception as exc:
+            metrics.batch_failures.inc()
+            log.error("batch %d failed (it is replayed from the checkpoint): %s", batch_id, _first_line(exc))
+            raise
+        metrics.record_batch(stats)
+        log.info(
+            "batch %d: %d indexed, %d dead-lettered, %d rejected in %.1fs",
+            batch_id,
+            sum(stats.indexed.values()),
+            sum(stats.deadlettered.values()),
+            sum(stats.rejected.values()),
+            time.monotonic() - started,
+        )
+
+    source = spark.readStream.format("kafka").options(**settings.kafka_options()).load()
+    return (
+        source.writeStream.queryName(QUERY_NAME)
+        .option("checkpointLocation", settings.checkpoint_location)
+        .foreachBatch(handle)
+        .trigger(**settings.trigger.spark_kwargs())
+        .start()
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500]
+
+
+def _describe(settings: Settings) -> str:
+    """A log line about where we read and write; no credentials (URLs lose their userinfo)."""
+    hosts = ",".join(urlsplit(u.strip()).netloc.rpartition("@")[2] for u in settings.es_url.split(","))
+    trigger = "availableNow" if settings.trigger.available_now else f"every {settings.trigger.interval_ms} ms"
+    return (
+        f"kafka={settings.kafka_bootstrap_servers} topic={settings.kafka_topic} "
+        f"({settings.kafka_security_protocol}, start={settings.starting_offsets}) "
+        f"es={hosts} index={settings.es_index} deadletter={settings.es_deadletter_index} "
+        f"model={settings.sentiment_model} languages={','.join(sorted(settings.sentiment_languages))} "
+        f"trigger={trigger} checkpoint={settings.checkpoint_location}"
+    )
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("py4j", "elastic_transport", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = from_env()
+    except SettingsError as exc:
+        print(f"error: invalid setting {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    log.info("starting: %s", _describe(settings))
+    if not settings.fail_on_data_loss:
+        log.warning(
+            "FAIL_ON_DATA_LOSS=false: if Kafka deleted records before the job read them (retention, "
+            "topic re-created), the job skips the gap and goes on; those posts are never indexed"
+        )
+
+    from .es_setup import SetupError, install_with_retries
+    from .metrics import JobMetrics
+
+    try:
+        install_with_retries(settings)
+    except SetupError as exc:
+        log.error("%s", exc)
+        return 1
+
+    from prometheus_client import REGISTRY, start_http_server
+
+    metrics = JobMetrics(REGISTRY)
+    if settings.metrics_port:
+        try:
+            start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=metrics.registry)
+        except OSError as exc:
+            print(
+                f"error: invalid setting METRICS_PORT: cannot listen on {settings.metrics_port}: {exc}",
+                file=sys.stderr,
+            )
+            return 2
+        log.info("metrics on http://%s:%d/metrics", settings.metrics_host, settings.metrics_port)
+
+    spark = build_spark(settings)
+    try:
+        return run(spark, settings, metrics)
+    finally:
+        spark.stop()
+
+
+def run(spark: Any, settings: Settings, metrics: Any) -> int:
+    """Start the query and wait for it; 0 when it ended normally or on SIGTERM."""
+    from pyspark.errors import StreamingQueryException
+
+    from .metrics import progress_listener
+
+    spark.streams.addListener(progress_listener(metrics, settings.kafka_topic))
+    query = start_query(spark, settings, metrics)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        log.info("signal %d: stopping the query (the checkpoint keeps what was committed)", signum)
+        stopping.set()
+        # Not from the handler itself: stop() is a Py4J call and may block.
+        threading.Thread(target=query.stop, name="stop-query", daemon=True).start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        query.awaitTermination()
+    except StreamingQueryException as exc:
+        if stopping.is_set():
+            return 0
+        log.error("query failed: %s", _first_line(exc))
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    log.info("query ended")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The driver's Prometheus metrics (port METRICS_PORT, names in docs/design.md).
+
+Two feeds: Spark's own progress reports, through a Python `StreamingQueryListener`
+(rates, batch duration, Kafka lag, input rows, last batch time), and the per-partition
+stats the writer sends back at the end of each micro-batch (documents indexed, rejected,
+dead-lettered, end-to-end latency).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
+
+from .sink import LATENCY_BUCKETS, PartitionStats
+from .transform import REASONS
+
+log = logging.getLogger(__name__)
+
+PREFIX = "sentiment_job"
+LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
+BATCH_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
+
+
+class SummedHistogram(Collector):
+    """A histogram whose observations were bucketed elsewhere (on the executors) and are
+    added here as bucket counts; prometheus_client's Histogram only takes single values."""
+
+    def __init__(self, name: str, documentation: str, buckets: Iterable[float]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.bounds = tuple(buckets)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.sum = 0.0
+        self._lock = threading.Lock()
+
+    def add(self, bucket_counts: list[int], total: float) -> None:
+        if len(bucket_counts) != len(self.counts):
+            raise ValueError(f"expected {len(self.counts)} bucket counts, got {len(bucket_counts)}")
+        with self._lock:
+            self.counts = [a + b for a, b in zip(self.counts, bucket_counts, strict=True)]
+            self.sum += total
+
+    def collect(self) -> Iterable[HistogramMetricFamily]:
+        with self._lock:
+            cumulative, running = [], 0
+            for bound, count in zip([*map(str, self.bounds), "+Inf"], self.counts, strict=True):
+                running += count
+                cumulative.append((bound, running))
+            total = self.sum
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=cumulative, sum_value=total)
+
+
+class JobMetrics:
+    """All job metrics, in their own registry (the default one in production)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.input_rate = Gauge(
+            f"{PREFIX}_input_rows_per_second", "Rate at which Kafka records arrived (last batch).", registry=r
+        )
+        self.processed_rate = Gauge(
+            f"{PREFIX}_processed_rows_per_second",
+            "Rate at which the last batch processed records.",
+            registry=r,
+        )
+        self.batch_duration = Histogram(
+            f"{PREFIX}_batch_duration_seconds",
+            "Wall time of a micro-batch, trigger to commit.",
+            buckets=BATCH_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.input_rows = Counter(f"{PREFIX}_input_rows", "Kafka records read by the job.", registry=r)
+        self.offsets_behind = Gauge(
+            f"{PREFIX}_offsets_behind_latest",
+            "Kafka records not yet read, summed over the topic's partitions, after the last batch.",
+            ["topic"],
+            registry=r,
+        )
+        self.indexed = Counter(
+            f"{PREFIX}_documents_indexed",
+            "Post documents written to Elasticsearch.",
+            ["sentiment"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            f"{PREFIX}_documents_rejected",
+            "Documents Elasticsearch refused (by error type); they go to the dead-letter index.",
+            ["reason"],
+            registry=r,
+        )
+        self.deadlettered = Counter(
+            f"{PREFIX}_documents_deadlettered",
+            "Records written to the dead-letter index, by reason.",
+            ["reason"],
+            registry=r,
+        )
+        self.latency = SummedHistogram(
+            f"{PREFIX}_end_to_end_latency_seconds",
+            "Seconds from the producer reading a post (ingested_at) to Elasticsearch acknowledging it.",
+            LATENCY_BUCKETS,
+        )
+        r.register(self.latency)
+        self.last_batch = Gauge(
+            f"{PREFIX}_last_batch_timestamp_seconds", "Unix time the last micro-batch completed.", registry=r
+        )
+        self.batch_failures = Counter(
+            f"{PREFIX}_batch_failures",
+            "Micro-batches that raised (they are retried from the checkpoint).",
+            registry=r,
+        )
+        # Present from the start, so rate() and dashboards see zeros rather than nothing.
+        for label in LABELS:
+            self.indexed.labels(sentiment=label)
+        for reason in REASONS:
+            self.deadlettered.labels(reason=reason)
+
+    def record_batch(self, stats: PartitionStats) -> None:
+        for label, n in stats.indexed.items():
+            self.indexed.labels(sentiment=label).inc(n)
+        for reason, n in stats.rejected.items():
+            self.rejected.labels(reason=reason).inc(n)
+        for reason, n in stats.deadlettered.items():
+            self.deadlettered.labels(reason=reason).inc(n)
+        if stats.latency_count:
+            self.latency.add(stats.latency_buckets, stats.latency_sum)
+
+    def record_progress(self, progress: Any, topic: str, now: float | None = None) -> None:
+        """One `StreamingQueryProgress` (or anything with the same attributes)."""
+        self.input_rows.inc(max(0, int(progress.numInputRows or 0)))
+        self.input_rate.set(_finite(progress.inputRowsPerSecond))
+        self.processed_rate.set(_finite(progress.processedRowsPerSecond))
+        self.batch_duration.observe(max(0, int(progress.batchDuration or 0)) / 1000.0)
+        self.last_batch.set(time.time() if now is None else now)
+        behind = offsets_behind(progress.sources)
+        if behind is not None:
+            self.offsets_behind.labels(topic=topic).set(behind)
+
+
+def _finite(value: Any) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if math.isfinite(number) else 0.0
+
+
+def offsets_behind(sources: Iterable[Any]) -> float | None:
+    """Total lag of the Kafka source: avgOffsetsBehindLatest x partitions (Spark reports
+    min/avg/max per partition; the sum is what a Kafka lag alert wants)."""
+    for source in sources:
+        metrics: Mapping[str, str] = getattr(source, "metrics", None) or {}
+        if "avgOffsetsBehindLatest" not in metrics:
+            continue
+        avg = _finite(metrics.get("avgOffsetsBehindLatest"))
+        partitions = _partition_count(getattr(source, "endOffset", None))
+        if partitions:
+            return round(avg * partitions)
+        return _finite(metrics.get("maxOffsetsBehindLatest"))
+    return None
+
+
+def _partition_count(offsets: Any) -> int:
+    try:
+        parsed = json.loads(offsets) if isinstance(offsets, str) else offsets
+    except ValueError:
+        return 0
+    if not isinstance(parsed, Mapping):
+        return 0
+    return sum(len(p) for p in parsed.values() if isinstance(p, Mapping))
+
+
+def progress_listener(metrics: JobMetrics, topic: str) -> Any:
+    """A `StreamingQueryListener` feeding `metrics` (built lazily: pyspark is heavy)."""
+    from pyspark.sql.streaming import StreamingQueryListener
+
+    class ProgressListener(StreamingQueryListener):
+        def onQueryStarted(self, event: Any) -> None:
+            log.info("query started: id=%s run=%s", event.id, event.runId)
+
+        def onQueryProgress(self, event: Any) -> None:
+            try:
+                metrics.record_progress(event.progress, topic)
+            except Exception:  # a metrics bug must not take the query down
+                log.exception("could not record query progress")
+
+        def onQueryIdle(self, event: Any) -> None:
+            pass
+
+        def onQueryTerminated(self, event: Any) -> None:
+            if event.exception:
+                log.error("query terminated with an error: %s", event.exception.splitlines()[0])
+            else:
+                log.info("query terminated")
+
+    return ProgressListener()

@@ -1,0 +1,364 @@
+"""Writing to Elasticsearch from the executors: documents, dead letters, retries, stats.
+
+Each Spark partition writes its own rows with `helpers.streaming_bulk`; nothing but a small
+stats record per partition goes back to the driver. The rules:
+
+* every document has a deterministic `_id` and is written with `_op_type: index`, so a
+  replayed micro-batch overwrites what an earlier attempt wrote (no duplicates);
+* 429, 5xx and connection errors are retried with exponential backoff, `ES_MAX_RETRIES`
+  times; if Elasticsearch is still failing the partition raises `SinkUnavailable`, the
+  micro-batch fails and Spark replays it from the checkpoint after a restart (no loss);
+* any other per-document failure (400 mapping errors and the like) cannot succeed on
+  retry: the record goes to the dead-letter index with the reason, and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# End-to-end latency buckets (seconds). Shared by the executors (which count) and the
+# driver's histogram (which exposes the sums), so they must be one list.
+LATENCY_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+INITIAL_BACKOFF_SECONDS = 0.5
+MAX_BACKOFF_SECONDS = 30.0
+
+DOCUMENT_FIELDS = (
+    "id",
+    "source",
+    "text",
+    "clean_text",
+    "lang",
+    "created_at",
+    "ingested_at",
+    "indexed_at",
+    "polarity",
+    "subjectivity",
+    "sentiment",
+    "model",
+)
+DEADLETTER_FIELDS = ("raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at")
+
+
+class SinkUnavailable(RuntimeError):
+    """Elasticsearch kept failing past the retry budget: fail the batch, replay it later."""
+
+
+def classify_status(status: int | None) -> str:
+    """`ok`, `retry` (transient: 429, 5xx, timeouts, no answer) or `reject` (will never work)."""
+    if status is None:
+        return "retry"
+    if 200 <= status < 300:
+        return "ok"
+    if status in RETRYABLE_STATUSES or status >= 500:
+        return "retry"
+    return "reject"
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Delay before retry number `attempt + 1`: 0.5 s, 1 s, 2 s, ... capped at 30 s."""
+    return min(MAX_BACKOFF_SECONDS, INITIAL_BACKOFF_SECONDS * 2**attempt)
+
+
+def utc_iso(epoch_seconds: float) -> str:
+    return (
+        datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalar: NaN/None → None (a NaN would make the whole bulk body invalid JSON)."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if hasattr(value, "item"):  # numpy scalar
+        return _clean(value.item())
+    return value
+
+
+def document_id(source: str, post_id: str) -> str:
+    return f"{source}:{post_id}"
+
+
+def deadletter_id(topic: str | None, partition: int | None, offset: int | None) -> str | None:
+    """`<topic>:<partition>:<offset>`; None (Elasticsearch picks one) without Kafka coordinates."""
+    if topic is None or partition is None or offset is None:
+        return None
+    return f"{topic}:{int(partition)}:{int(offset)}"
+
+
+def document_action(index: str, row: Mapping[str, Any], indexed_at: str) -> dict[str, Any]:
+    doc = {name: _clean(row.get(name)) for name in DOCUMENT_FIELDS}
+    doc["indexed_at"] = indexed_at
+    return {
+        "_op_type": "index",
+        "_index": index,
+        "_id": document_id(doc["source"], doc["id"]),
+        "_source": doc,
+    }
+
+
+def deadletter_action(
+    index: str, row: Mapping[str, Any], reason: str, error: str | None, failed_at: str
+) -> dict[str, Any]:
+    doc = {name: _clean(row.get(name)) for name in DEADLETTER_FIELDS}
+    doc.update(reason=reason, error=error, failed_at=failed_at)
+    action: dict[str, Any] = {"_op_type": "index", "_index": index, "_source": doc}
+    _id = deadletter_id(doc["topic"], doc["partition"], doc["offset"])
+    if _id is not None:
+        action["_id"] = _id
+    return action
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    status: int | None = None
+    error_type: str | None = None
+    error: str | None = None
+
+
+def _item_outcome(item: Mapping[str, Any]) -> Outcome:
+    (info,) = item.values()
+    status = info.get("status")
+    err = info.get("error")
+    if isinstance(err, Mapping):
+        error_type = str(err.get("type", "unknown"))
+        message = f"{error_type}: {err.get('reason', '')}"
+        cause = err.get("caused_by")
+        if isinstance(cause, Mapping):
+            message += f" (caused by {cause.get('type')}: {cause.get('reason')})"
+    else:
+        error_type, message = ("unknown", str(err)) if err else (None, None)
+    return Outcome(ok=classify_status(status) == "ok", status=status, error_type=error_type, error=message)
+
+
+def bulk_with_retries(
+    client: Any,
+    actions: Sequence[dict[str, Any]],
+    max_retries: int,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    """Send `actions`; retry the transient failures; return one final Outcome per action.
+
+    Only `ok` or rejected (non-retryable) outcomes come back; anything still transient after
+    `max_retries` retries raises `SinkUnavailable`.
+    """
+    from elasticsearch import ApiError, TransportError, helpers
+
+    results: list[Outcome | None] = [None] * len(actions)
+    pending = list(range(len(actions)))
+    last_problem = ""
+    for attempt in range(max_retries + 1):
+        if attempt:
+            sleep(backoff_seconds(attempt - 1))
+        batch = [actions[i] for i in pending]
+        try:
+            items = list(
+                helpers.streaming_bulk(
+                    client,
+                    batch,
+                    chunk_size=max(1, len(batch)),
+                    raise_on_error=False,
+                    raise_on_exception=True,
+                    max_retries=0,
+                )
+            )
+        except ApiError as exc:
+            if classify_status(exc.status_code) != "retry":
+                # 401/403/413...: a setup problem, not data; fail loudly rather than dead-letter.
+                raise
+            last_problem = f"bulk request failed with HTTP {exc.status_code}"
+            continue
+        except TransportError as exc:
+            last_problem = f"{type(exc).__name__}: {exc}"
+            continue
+        still: list[int] = []
+        for i, (_, item) in zip(pending, items, strict=True):
+            outcome = _item_outcome(item)
+            if not outcome.ok and classify_status(outcome.status) == "retry":
+                still.append(i)
+                last_problem = f"HTTP {outcome.status} {outcome.error}"
+            else:
+                results[i] = outcome
+        pending = still
+        if not pending:
+            return [r for r in results if r is not None]
+    raise SinkUnavailable(
+        f"Elasticsearch still failing for {len(pending)} of {len(actions)} actions after "
+        f"{max_retries} retries: {last_problem}"
+    )
+
+
+@dataclass
+class PartitionStats:
+    """What one partition did; summed on the driver into the Prometheus metrics."""
+
+    indexed: Counter[str] = field(default_factory=Counter)  # by sentiment label
+    rejected: Counter[str] = field(default_factory=Counter)  # by Elasticsearch error type
+    deadlettered: Counter[str] = field(default_factory=Counter)  # by reason
+    latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
+    latency_sum: float = 0.0
+
+    def observe_latency(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        for i, bound in enumerate(LATENCY_BUCKETS):
+            if seconds <= bound:
+                self.latency_buckets[i] += 1
+                break
+        else:
+            self.latency_buckets[-1] += 1
+        self.latency_sum += seconds
+
+    @property
+    def latency_count(self) -> int:
+        return sum(self.latency_buckets)
+
+    def merge(self, other: PartitionStats) -> PartitionStats:
+        self.indexed.update(other.indexed)
+        self.rejected.update(other.rejected)
+        self.deadlettered.update(other.deadlettered)
+        self.latency_buckets = [
+            a + b for a, b in zip(self.latency_buckets, other.latency_buckets, strict=True)
+        ]
+        self.latency_sum += other.latency_sum
+        return self
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "indexed": self.indexed,
+                "rejected": self.rejected,
+                "deadlettered": self.deadlettered,
+                "latency_buckets": self.latency_buckets,
+                "latency_sum": self.latency_sum,
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> PartitionStats:
+        data = json.loads(text)
+        return cls(
+            indexed=Counter(data["indexed"]),
+            rejected=Counter(data["rejected"]),
+            deadlettered=Counter(data["deadlettered"]),
+            latency_buckets=list(data["latency_buckets"]),
+            latency_sum=float(data["latency_sum"]),
+        )
+
+
+class PartitionWriter:
+    """Writes rows (dicts of the prepared+scored columns) of one partition in bulk chunks."""
+
+    def __init__(
+        self,
+        client: Any,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.sleep = sleep
+        self.stats = PartitionStats()
+
+    def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        chunk: list[Mapping[str, Any]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) >= self.settings.es_bulk_chunk_size:
+                self._write_chunk(chunk)
+                chunk = []
+        if chunk:
+            self._write_chunk(chunk)
+
+    def _write_chunk(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        s = self.settings
+        now = utc_iso(self.clock())
+        actions, dead = [], []
+        for row in rows:
+            if row.get("reason"):
+                dead.append((row, str(row["reason"]), row.get("error")))
+            else:
+                actions.append((row, document_action(s.es_index, row, now)))
+        if actions:
+            outcomes = bulk_with_retries(self.client, [a for _, a in actions], s.es_max_retries, self.sleep)
+            acked = self.clock()
+            for (row, _), outcome in zip(actions, outcomes, strict=True):
+                if outcome.ok:
+                    self.stats.indexed[str(row.get("sentiment"))] += 1
+                    ingested = row.get("ingested_at_epoch")
+                    if ingested is not None and not math.isnan(ingested):
+                        self.stats.observe_latency(acked - float(ingested))
+                else:
+                    self.stats.rejected[outcome.error_type or "unknown"] += 1
+                    dead.append((row, "es_rejected", f"HTTP {outcome.status} {outcome.error}"))
+        if dead:
+            self._write_deadletters(dead, now)
+
+    def _write_deadletters(self, dead: Sequence[tuple[Mapping[str, Any], str, str | None]], now: str) -> None:
+        s = self.settings
+        actions = [
+            deadletter_action(s.es_deadletter_index, row, reason, error, now) for row, reason, error in dead
+        ]
+        outcomes = bulk_with_retries(self.client, actions, s.es_max_retries, self.sleep)
+        for (row, reason, _), outcome in zip(dead, outcomes, strict=True):
+            if outcome.ok:
+                self.stats.deadlettered[reason] += 1
+            else:
+                # Nowhere left to put it: count it, log where it came from (never the payload).
+                self.stats.rejected[outcome.error_type or "unknown"] += 1
+                log.error(
+                    "dead letter for %s:%s:%s rejected by Elasticsearch: %s",
+                    row.get("topic"),
+                    row.get("partition"),
+                    row.get("offset"),
+                    outcome.error,
+                )
+
+
+_clients: dict[tuple[Any, ...], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(settings: Settings) -> Any:
+    """One Elasticsearch client per Python worker process (workers are reused across tasks)."""
+    from elasticsearch import Elasticsearch
+
+    kwargs = settings.es_client_kwargs()
+    key = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = Elasticsearch(**kwargs)  # type: ignore[arg-type]
+        return client
+
+
+def merge_stats(texts: Iterable[str]) -> PartitionStats:
+    total = PartitionStats()
+    for text in texts:
+        total.merge(PartitionStats.from_json(text))
+    return total
+
+
+def rows_of(frames: Iterator[Any]) -> Iterator[dict[str, Any]]:
+    """pandas frames → row dicts (NaN/NaT kept; `_clean` handles them when building docs)."""
+    for pdf in frames:
+        yield from pdf.to_dict("records")

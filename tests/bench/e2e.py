@@ -1,0 +1,342 @@
+"""End-to-end benchmarks: sustained throughput, latency, memory of the whole local pipeline.
+
+Everything runs on this machine: the shared Kafka and Elasticsearch, the producer
+(`SOURCE=synthetic`) and the job, as the real console scripts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tests.bench.memory import MemorySampler
+from tests.bench.stats import percentile, slope, sustained
+from tests.e2e.pipeline import Proc, Supervisor, console_script, job_env, producer_env, setup_es, wait_until
+
+
+def parse_ts(value: str) -> float:
+    """RFC 3339 (`...Z`) → epoch seconds."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+@dataclass
+class Env:
+    """The services and names one benchmark session uses."""
+
+    bootstrap: str
+    es_url: str
+    spark_jars: str
+    workdir: Path
+    run_id: str
+
+    def __post_init__(self) -> None:
+        from elasticsearch import Elasticsearch
+
+        self.es = Elasticsearch(self.es_url, request_timeout=60)
+
+
+def create_topic(bootstrap: str, name: str, partitions: int) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
+    try:
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="bench")
+    # Cleanup must not hide the results.
+    with contextlib.suppress(Exception):
+        admin.delete_topics(names)
+    admin.close()
+
+
+class EndOffsets:
+    """Total records ever written to a topic (sum of end offsets), with one reused consumer."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        from kafka import KafkaConsumer, TopicPartition
+
+        self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        parts = wait_until(lambda: self.consumer.partitions_for_topic(topic), 30, f"partitions of {topic}")
+        self.tps = [TopicPartition(topic, p) for p in sorted(parts)]
+
+    def total(self) -> int:
+        return sum(self.consumer.end_offsets(self.tps).values())
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+@dataclass
+class Pipeline:
+    """One job on one topic/index, and producers started against it one after another."""
+
+    env: Env
+    model: str
+    sup: Supervisor
+    topic: str
+    index: str
+    partitions: int
+    job: Proc | None = None
+    producers: int = 0
+    offsets: EndOffsets | None = None
+
+    @classmethod
+    def start(cls, env: Env, model: str, partitions: int, sampler: MemorySampler) -> Pipeline:
+        name = f"bench-{env.run_id}-{model}"
+        sup = Supervisor(env.workdir / name)
+        p = cls(env, model, sup, f"{name}-posts", f"{name}-tweets", partitions)
+        create_topic(env.bootstrap, p.topic, partitions)
+        create_topic(env.bootstrap, p.topic + ".deadletter", 1)
+        p.offsets = EndOffsets(env.bootstrap, p.topic)
+        setup_es(env.es_url, p.index, sup.workdir / "setup-es.log")
+        # Default trigger (processingTime=0) and default master (local[*]): the job as it ships.
+        job_settings = job_env(
+            env.bootstrap, p.topic, env.es_url, p.index, sup.workdir / "checkpoint", env.spark_jars,
+            SENTIMENT_MODEL=model, STARTING_OFFSETS="earliest",
+        )  # fmt: skip
+        for key in ("TRIGGER", "SPARK_MASTER"):
+            job_settings.pop(key)
+        p.job = sup.add("job", [console_script("tweet-sentiment-job")], job_settings).start()
+        sampler.watch(f"job ({model})", lambda: p.job.pid if p.job and p.job.running() else None)
+        return p
+
+    def producer(self, rate: float, sampler: MemorySampler, limit: int = 0) -> Proc:
+        self.producers += 1
+        env = producer_env(
+            self.env.bootstrap, self.topic, self.topic + ".deadletter",
+            SOURCE="synthetic", SYNTHETIC_RATE=rate, SYNTHETIC_LIMIT=limit,
+            # A new seed per producer run: its posts get new ids, so ES counts them all.
+            SYNTHETIC_SEED=random.randrange(1, 2**31),
+        )  # fmt: skip
+        proc = self.sup.add(f"producer-{self.producers}", [console_script("tweet-producer")], env).start()
+        sampler.watch("producer", lambda: proc.pid if proc.running() else None)
+        return proc
+
+    def indexed(self) -> int:
+        resp = self.env.es.count(index=self.index)
+        return int(resp["count"])
+
+    def backlog(self) -> int:
+        """Posts in Kafka not yet searchable in the index (ids are unique per run)."""
+        assert self.offsets is not None
+        return self.offsets.total() - self.indexed()
+
+    def wait_ready(self, timeout: float, sampler: MemorySampler) -> float:
+        """Feed a trickle until the first document is indexed; returns the job's start-up time."""
+        t0 = time.monotonic()
+        proc = self.producer(20, sampler)
+        try:
+            wait_until(
+                lambda: self.env.es.indices.exists(index=self.index) and self.indexed() > 0,
+                timeout, f"first document in {self.index}", self.sup, allow_exit=[proc],
+            )  # fmt: skip
+        finally:
+            proc.stop()
+        self.drain(timeout)
+        return time.monotonic() - t0
+
+    def drain(self, timeout: float) -> None:
+        self.env.es.indices.refresh(index=self.index)
+        wait_until(lambda: self.backlog() <= 0, timeout, f"{self.index} to catch up", self.sup, interval=2)
+
+    def close(self) -> None:
+        self.sup.close()
+        if self.offsets:
+            self.offsets.close()
+        delete_topics(self.env.bootstrap, [self.topic, self.topic + ".deadletter"])
+        with contextlib.suppress(Exception):
+            self.env.es.indices.delete(index=f"{self.index}*", ignore_unavailable=True, allow_no_indices=True)
+
+
+# ----------------------------------------------------------------------------- throughput
+
+
+@dataclass
+class Step:
+    rate: float
+    produced_rate: float
+    indexed_rate: float
+    backlog_start: int
+    backlog_end: int
+    backlog_slope: float
+    sustained: bool
+    why: str
+
+
+def throughput_step(p: Pipeline, rate: float, ramp: float, window: float, sampler: MemorySampler) -> Step:
+    proc = p.producer(rate, sampler)
+    try:
+        deadline = time.monotonic() + ramp
+        while time.monotonic() < deadline:
+            p.sup.check()
+            time.sleep(1)
+        points: list[tuple[float, float]] = []
+        t0 = time.monotonic()
+        produced0, indexed0 = p.offsets.total(), p.indexed()  # type: ignore[union-attr]
+        while (now := time.monotonic()) - t0 < window:
+            p.sup.check()
+            points.append((now - t0, p.backlog()))
+            time.sleep(2)
+        elapsed = time.monotonic() - t0
+        produced1, indexed1 = p.offsets.total(), p.indexed()  # type: ignore[union-attr]
+    finally:
+        proc.stop()
+    produced_rate = (produced1 - produced0) / elapsed
+    indexed_rate = (indexed1 - indexed0) / elapsed
+    growth = slope(points)
+    ok, why = sustained(rate, produced_rate, growth)
+    return Step(rate, produced_rate, indexed_rate, int(points[0][1]), int(points[-1][1]), growth, ok, why)
+
+
+# ----------------------------------------------------------------------------- latency
+
+
+class SearchablePoller:
+    """Tails the topic; for sampled posts, polls `_search` until each is found.
+
+    Latency to searchable = the moment a search first returns the post − its `ingested_at`.
+    """
+
+    def __init__(self, p: Pipeline, samples_per_second: float, rate: float) -> None:
+        self.p = p
+        self.keep = min(1.0, samples_per_second / max(rate, 1))
+        self.latencies: list[float] = []
+        self.pending: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._tail, daemon=True),
+            threading.Thread(target=self._search, daemon=True),
+        ]
+        self._lock = threading.Lock()
+        self.errors = 0
+        self.last_error: Exception | None = None
+        self._ready = threading.Event()
+
+    def _tail(self) -> None:
+        from kafka import KafkaConsumer
+
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.p.env.bootstrap, enable_auto_commit=False, group_id=None
+        )
+        consumer.assign(self.p.offsets.tps)  # type: ignore[union-attr]
+        consumer.seek_to_end()
+        for tp in consumer.assignment():
+            consumer.position(tp)
+        self._ready.set()
+        rng = random.Random(1)
+        try:
+            while not self._stop.is_set():
+                for records in consumer.poll(timeout_ms=200).values():
+                    for rec in records:
+                        if rng.random() >= self.keep or rec.key is None:
+                            continue
+                        with contextlib.suppress(ValueError, KeyError, TypeError):
+                            ingested = parse_ts(json.loads(rec.value)["ingested_at"])
+                            with self._lock:
+                                self.pending[rec.key.decode()] = ingested
+        finally:
+            consumer.close()
+
+    def _search(self) -> None:
+        while not self._stop.wait(0.05):
+            with self._lock:
+                ids = list(self.pending)
+            if not ids:
+                continue
+            try:
+                resp = self.p.env.es.search(
+                    index=self.p.index, query={"ids": {"values": ids}}, source=False, size=len(ids)
+                )
+            except Exception as exc:  # keep polling through a slow moment
+                self.errors += 1
+                self.last_error = exc
+                continue
+            now = time.time()
+            with self._lock:
+                for hit in resp["hits"]["hits"]:
+                    ingested = self.pending.pop(hit["_id"], None)
+                    if ingested is not None:
+                        self.latencies.append(now - ingested)
+
+    def __enter__(self) -> SearchablePoller:
+        for t in self._threads:
+            t.start()
+        self._ready.wait(30)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=10)
+
+
+@dataclass
+class LatencyRun:
+    rate: float
+    indexed: list[float] = field(default_factory=list)  # seconds, ingested_at → indexed_at
+    searchable: list[float] = field(default_factory=list)  # seconds, ingested_at → found by _search
+    unfound: int = 0
+
+    def pct(self, which: str, q: float) -> float:
+        return percentile(getattr(self, which), q)
+
+
+def indexed_latencies(p: Pipeline, since: float, until: float) -> list[float]:
+    """`indexed_at − ingested_at` of every document ingested in [since, until] (epoch s)."""
+    from elasticsearch.helpers import scan
+
+    p.env.es.indices.refresh(index=p.index)
+    query = {
+        "query": {
+            "range": {
+                "ingested_at": {
+                    "gte": datetime.fromtimestamp(since, tz=timezone.utc).isoformat(),
+                    "lte": datetime.fromtimestamp(until, tz=timezone.utc).isoformat(),
+                }
+            }
+        }
+    }
+    out = []
+    for hit in scan(p.env.es, index=p.index, query=query, _source=["ingested_at", "indexed_at"], size=5000):
+        src = hit["_source"]
+        with contextlib.suppress(KeyError, ValueError, TypeError):
+            out.append(parse_ts(src["indexed_at"]) - parse_ts(src["ingested_at"]))
+    return out
+
+
+def latency_run(p: Pipeline, rate: float, warmup: float, window: float, sampler: MemorySampler) -> LatencyRun:
+    run = LatencyRun(rate)
+    proc = p.producer(rate, sampler)
+    try:
+        time.sleep(warmup)
+        with SearchablePoller(p, samples_per_second=10, rate=rate) as poller:
+            since = time.time()
+            deadline = time.monotonic() + window
+            while time.monotonic() < deadline:
+                p.sup.check()
+                time.sleep(0.5)
+            until = time.time()
+            proc.stop()
+            # Give the last sampled posts time to arrive before giving up on them.
+            end = time.monotonic() + 30
+            while poller.pending and time.monotonic() < end:
+                time.sleep(0.2)
+        run.searchable = poller.latencies
+        run.unfound = len(poller.pending)
+    finally:
+        proc.stop()
+    p.drain(120)
+    run.indexed = indexed_latencies(p, since, until)
+    return run

@@ -1,0 +1,178 @@
+"""`python -m tests.bench`: run every benchmark and write docs/benchmarks.md.
+
+Settings (env):
+  BENCH_QUICK=1          a smoke run: one run of each, small data set, 15 s windows
+  BENCH_RUNS             runs per measurement (default 3; quick 1)
+  BENCH_POSTS            posts in the sentiment-stage data set (default 20000; quick 2000)
+  BENCH_RATES            comma-separated producer rates to step through (posts/s)
+  BENCH_E2E_MODELS       analyzers to run end to end (default textblob,vader; quick textblob)
+  BENCH_SKIP             comma-separated parts to skip: stage, latency, throughput
+  BENCH_NOTE             a note to print at the top of the page (e.g. why the run is preliminary)
+  BENCH_OUTPUT           where to write the page (default docs/benchmarks.md)
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.bench import e2e, stage
+from tests.bench.machine import load_average, machine_info
+from tests.bench.memory import MemorySampler
+from tests.bench.report import render
+from tests.bench.stats import median, percentile
+from tests.services.common import REPO_ROOT, ServiceError, state_dir
+from tests.services.elasticsearch import ElasticsearchNode
+from tests.services.kafka import KafkaBroker
+from tests.services.spark_jars import spark_kafka_jars
+
+
+def config() -> dict[str, Any]:
+    quick = os.environ.get("BENCH_QUICK") == "1"
+    env = os.environ.get
+    rates = env("BENCH_RATES") or ("200,1000" if quick else "500,1000,2000,4000,6000")
+    return {
+        "quick": quick,
+        "runs": int(env("BENCH_RUNS") or (1 if quick else 3)),
+        "posts": int(env("BENCH_POSTS") or (2000 if quick else 20000)),
+        "models": ["textblob", "vader"],
+        "e2e_models": (env("BENCH_E2E_MODELS") or ("textblob" if quick else "textblob,vader")).split(","),
+        "rates": [float(r) for r in rates.split(",")],
+        "skip": set(filter(None, (env("BENCH_SKIP") or "").split(","))),
+        "partitions": 3,
+        "ramp": 5.0 if quick else 10.0,
+        "window": 15.0 if quick else 60.0,
+        "drain_timeout": 120.0 if quick else 300.0,
+        "latency_rates": [50, 1000],
+        "latency_model": "textblob",
+        "latency_warmup": 5.0 if quick else 5.0,
+        "latency_window": 15.0 if quick else 30.0,
+        "output": Path(env("BENCH_OUTPUT") or REPO_ROOT / "docs" / "benchmarks.md"),
+    }
+
+
+def command_line(cfg: dict[str, Any]) -> str:
+    shown = [f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")]
+    return " ".join([*shown, "make bench"]) + "  (`.venv/bin/python -m tests.bench`)"
+
+
+def next_rate(steps: list[e2e.Step], rates: list[float], tried: set[float]) -> float | None:
+    """The next rate to try: up the list while sustained, then once halfway back down."""
+    if not steps:
+        return rates[0]
+    last = steps[-1]
+    if last.sustained:
+        higher = [r for r in rates if r > last.rate and r not in tried]
+        return higher[0] if higher else None
+    good = [s.rate for s in steps if s.sustained]
+    if not good or len([s for s in steps if not s.sustained]) > 1:
+        return None
+    mid = round((max(good) + last.rate) / 2, -2)
+    return mid if mid not in tried and last.rate / max(good) > 1.3 else None
+
+
+def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env) -> None:
+    skip = cfg["skip"]
+    with MemorySampler() as sampler:
+        for model in cfg["e2e_models"]:
+            print(f"[e2e] {model}: starting the job", flush=True)
+            p = e2e.Pipeline.start(env, model, cfg["partitions"], sampler)
+            try:
+                results["startup"][model] = p.wait_ready(600, sampler)
+                if model == cfg["latency_model"] and "latency" not in skip:
+                    for rate in cfg["latency_rates"]:
+                        runs = []
+                        for i in range(cfg["runs"]):
+                            r = e2e.latency_run(p, rate, cfg["latency_warmup"], cfg["latency_window"], sampler)
+                            print(
+                                f"[latency] {rate}/s run {i + 1}: indexed p99 {percentile(r.indexed, 99):.3f}s, "
+                                f"searchable p99 {percentile(r.searchable, 99):.3f}s "
+                                f"({len(r.indexed)}/{len(r.searchable)} samples)",
+                                flush=True,
+                            )
+                            runs.append(r)
+                        results["latency"][rate] = {
+                            kind: {q: median([r.pct(kind, q) for r in runs]) for q in (50, 95, 99)}
+                            for kind in ("indexed", "searchable")
+                        } | {
+                            "n_indexed": sum(len(r.indexed) for r in runs),
+                            "n_searchable": sum(len(r.searchable) for r in runs),
+                            "unfound": sum(r.unfound for r in runs),
+                        }
+                if "throughput" not in skip:
+                    steps: list[e2e.Step] = []
+                    tried: set[float] = set()
+                    while (rate := next_rate(steps, cfg["rates"], tried)) is not None:
+                        tried.add(rate)
+                        step = e2e.throughput_step(p, rate, cfg["ramp"], cfg["window"], sampler)
+                        steps.append(step)
+                        print(
+                            f"[throughput] {model} {rate:,.0f}/s: produced {step.produced_rate:,.0f}/s, "
+                            f"indexed {step.indexed_rate:,.0f}/s, backlog {step.backlog_start:,}→"
+                            f"{step.backlog_end:,} ({step.why})",
+                            flush=True,
+                        )
+                        try:
+                            p.drain(cfg["drain_timeout"])
+                        except AssertionError:
+                            print("[throughput] backlog did not drain; stopping the steps", flush=True)
+                            break
+                    results["steps"][model] = steps
+                    good = [s.rate for s in steps if s.sustained]
+                    results["sustained"][model] = max(good) if good else 0.0
+            finally:
+                p.close()
+        results["memory"] = sampler.peaks
+
+
+def main() -> int:
+    cfg = config()
+    t0 = time.monotonic()
+    run_id = uuid.uuid4().hex[:8]
+    workdir = state_dir() / "bench" / run_id
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"benchmark run {run_id}; logs in {workdir}", flush=True)
+    results: dict[str, Any] = {
+        "config": cfg,
+        "machine": machine_info(command_line(cfg)),
+        "notes": [],
+        "latency": {},
+        "steps": {},
+        "sustained": {},
+        "startup": {},
+    }
+    if cfg["quick"]:
+        results["notes"].append("BENCH_QUICK=1 smoke run: single runs, small data, short windows; not representative.")
+    if os.environ.get("BENCH_NOTE"):
+        results["notes"].append(os.environ["BENCH_NOTE"])
+
+    if "stage" not in cfg["skip"]:
+        print("[stage] sentiment stage throughput", flush=True)
+        results["stage"] = stage.run(cfg["posts"], cfg["models"], cfg["runs"], workdir)
+
+    if not {"latency", "throughput"} <= cfg["skip"]:
+        kafka, es = KafkaBroker(), ElasticsearchNode()
+        started: list[KafkaBroker | ElasticsearchNode] = []
+        try:
+            for svc in (kafka, es):
+                if svc.up():
+                    started.append(svc)
+            env = e2e.Env(kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id)
+            run_e2e(cfg, results, env)
+        except ServiceError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        finally:
+            for svc in started:
+                svc.down()
+
+    results["machine"]["load average at end (1/5/15 min)"] = load_average()
+    results["wall_minutes"] = (time.monotonic() - t0) / 60
+    cfg["output"].write_text(render(results))
+    print(f"wrote {cfg['output']} after {results['wall_minutes']:.1f} min", flush=True)
+    return 0

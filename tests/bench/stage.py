@@ -1,0 +1,173 @@
+"""Sentiment stage throughput: our Spark transform vs the pure-Python ceiling vs the original.
+
+All three score the same N synthetic posts (the producer's generator, published as event v1
+JSON exactly as the producer would), held in a parquet file shaped like the rows of Spark's
+Kafka source:
+
+- `spark`: the job's own transform (`sentiment_job.transform.enrich`: parse and validate in
+  the JVM, clean in the JVM, score with `mapInPandas`) on the job's own session configs
+  with `local[2]`, forced with the `noop` sink;
+- `python`: one process looping over the same `clean_text` + `score_frame` (the per-core
+  ceiling of the same code);
+- `original`: the original design's shape: row-at-a-time Python UDFs (clean; TextBlob for
+  polarity; TextBlob again for subjectivity; label) on one partition.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tests.bench.report import StageResult
+
+LANGUAGES = frozenset({"en", "und"})
+
+
+def make_events(n: int, seed: int = 42) -> list[tuple[bytes, bytes]]:
+    """(key, value) of `n` synthetic posts as the producer publishes them."""
+    from tweet_producer.events import event_value, format_time, post_from_x
+    from tweet_producer.sources.synthetic_text import SyntheticTextGenerator
+
+    gen = SyntheticTextGenerator(seed)
+    ingested = format_time(datetime.now(timezone.utc))
+    out = []
+    for _ in range(n):
+        post = post_from_x(gen.next_envelope(), "synthetic")
+        out.append((post.key, event_value(post, ingested)))
+    return out
+
+
+def write_parquet(spark: Any, events: list[tuple[bytes, bytes]], path: Path, partitions: int) -> None:
+    """Kafka-source-shaped rows, `partitions` equal slices (as Kafka partitions would be)."""
+    from datetime import datetime as dt
+
+    per = -(-len(events) // partitions)
+    rows = [
+        (key, value, "bench", i // per, i % per, dt.now(timezone.utc), 0) for i, (key, value) in enumerate(events)
+    ]
+    schema = "key BINARY, value BINARY, topic STRING, partition INT, offset BIGINT, timestamp TIMESTAMP, timestampType INT"
+    spark.createDataFrame(rows, schema).repartition(partitions, "partition").write.mode("overwrite").parquet(
+        str(path)
+    )
+
+
+def timed(action: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    action()
+    return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------- approaches
+
+
+def ours(spark: Any, path: Path, model: str, partitions: int) -> float:
+    from sentiment_job.settings import Settings
+    from sentiment_job.transform import enrich
+
+    settings = Settings(checkpoint_location="unused", sentiment_model=model, sentiment_languages=LANGUAGES)
+    df = spark.read.parquet(str(path))
+    if df.rdd.getNumPartitions() != partitions:
+        df = df.repartition(partitions, "partition")
+    docs, _ = enrich(df, settings)
+    return timed(lambda: docs.write.format("noop").mode("overwrite").save())
+
+
+def pure_python(events: list[tuple[bytes, bytes]], model: str) -> float:
+    """The same clean + score code in one process, from the event JSON."""
+    import json
+
+    import pandas as pd
+    from sentiment_job.cleaning import clean_text
+    from sentiment_job.sentiment import get_analyzer, score_frame
+
+    get_analyzer(model)  # loading the lexicon is start-up, not throughput
+
+    def run() -> None:
+        texts, langs = [], []
+        for _, value in events:
+            event = json.loads(value)
+            texts.append(clean_text(event["text"]))
+            langs.append(event["lang"])
+        score_frame(pd.Series(texts), pd.Series(langs), model, LANGUAGES)
+
+    return timed(run)
+
+
+def original(spark: Any, path: Path) -> float:
+    """Row-at-a-time UDFs as in the original write-up: TextBlob twice per row, one partition."""
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import FloatType, StringType
+    from sentiment_job.cleaning import clean_text
+
+    def polarity(text: str) -> float:
+        from textblob import TextBlob
+
+        return TextBlob(text).sentiment.polarity
+
+    def subjectivity(text: str) -> float:
+        from textblob import TextBlob
+
+        return TextBlob(text).sentiment.subjectivity
+
+    def label(p: float) -> str:
+        return "Negative" if p < 0 else ("Neutral" if p == 0 else "Positive")
+
+    clean_udf = F.udf(clean_text, StringType())
+    polarity_udf = F.udf(polarity, FloatType())
+    subjectivity_udf = F.udf(subjectivity, FloatType())
+    label_udf = F.udf(label, StringType())
+    schema = "id STRING, source STRING, text STRING, lang STRING, created_at STRING, ingested_at STRING"
+    df = (
+        spark.read.parquet(str(path))
+        .coalesce(1)
+        .select(F.from_json(F.col("value").cast("string"), schema).alias("e"))
+        .select("e.*")
+        .withColumn("processed_text", clean_udf("text"))
+        .withColumn("polarity", polarity_udf("processed_text"))
+        .withColumn("subjectivity", subjectivity_udf("processed_text"))
+        .withColumn("sentiment", label_udf("polarity"))
+    )
+    return timed(lambda: df.write.format("noop").mode("overwrite").save())
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def run(posts: int, models: list[str], runs: int, workdir: Path, partitions: int = 2) -> StageResult:
+    from sentiment_job.job import build_spark
+    from sentiment_job.settings import Settings
+
+    events = make_events(posts)
+    warm = make_events(min(500, posts), seed=7)
+    spark = build_spark(Settings(checkpoint_location="unused", spark_master="local[2]"))
+    # The original's UDFs are classic pickled row UDFs, not Arrow-batched ones.
+    spark.conf.set("spark.sql.execution.pythonUDF.arrow.enabled", "false")
+    result = StageResult(posts)
+    try:
+        data, warm_data = workdir / "stage-posts.parquet", workdir / "stage-warm.parquet"
+        write_parquet(spark, events, data, partitions)
+        write_parquet(spark, warm, warm_data, partitions)
+        # One untimed pass of each: Python workers start and lexicons load once per worker.
+        for model in models:
+            ours(spark, warm_data, model, partitions)
+            pure_python(warm, model)
+        original(spark, warm_data)
+        for i in range(runs):
+            for model in models:
+                for name, seconds in (
+                    ("spark", ours(spark, data, model, partitions)),
+                    ("python", pure_python(events, model)),
+                ):
+                    result.runs.setdefault(f"{name}/{model}", []).append(posts / seconds)
+            result.runs.setdefault("original/textblob", []).append(posts / original(spark, data))
+            print(
+                f"[stage] run {i + 1}/{runs}: "
+                + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in sorted(result.runs.items())),
+                flush=True,
+            )
+    finally:
+        spark.stop()
+    return result

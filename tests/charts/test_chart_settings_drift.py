@@ -1,0 +1,122 @@
+"""The chart and the code agree: every env var the chart sets is a setting of the program
+that reads it (parsed from the settings modules), is in docs/design.md's tables, and the
+values schema's enums are the settings' choices."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.charts.checks import (
+    CHART_DIR,
+    JOB_SETTINGS,
+    PRODUCER_SETTINGS,
+    by_kind,
+    container_env,
+    design_table_names,
+    enum_values,
+    job_setting_names,
+    literal_field_choices,
+    literal_tuple,
+    one,
+    producer_setting_names,
+)
+from tests.charts.conftest import VARIANTS
+
+SCHEMA = json.loads((CHART_DIR / "values.schema.json").read_text())
+
+
+def schema_enum(*path: str) -> list[str]:
+    node = SCHEMA
+    for key in path:
+        node = node["properties"][key]
+    return node["enum"]
+
+
+def producer_env(rendered) -> set[str]:
+    return {
+        name
+        for docs in rendered.values()
+        for dep in by_kind(docs, "Deployment")
+        for name in container_env(dep["spec"]["template"]["spec"])
+    }
+
+
+def job_env(rendered) -> set[str]:
+    names = set()
+    for docs in rendered.values():
+        for app in by_kind(docs, "SparkApplication"):
+            for role in ("driver", "executor"):
+                names |= {e["name"] for e in app["spec"][role]["env"]}
+        for job in by_kind(docs, "Job"):
+            if job["metadata"]["name"].endswith("-setup-es"):
+                names |= set(container_env(job["spec"]["template"]["spec"]))
+    return names
+
+
+def test_settings_parsers_find_the_settings() -> None:
+    # Guard the parsers themselves: an empty set would make the drift checks vacuous.
+    producer = producer_setting_names()
+    job = job_setting_names()
+    assert {
+        "SOURCE",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "X_BEARER_TOKEN_FILE",
+        "SHUTDOWN_TIMEOUT_SECONDS",
+    } <= producer
+    assert {"CHECKPOINT_LOCATION", "ES_URL", "ES_PASSWORD_FILE", "TRIGGER", "METRICS_PORT"} <= job
+    assert "MODEL_CONFIG" not in producer
+
+
+def test_every_variant_is_checked(rendered) -> None:
+    assert set(rendered) == set(VARIANTS)
+
+
+def test_producer_env_is_producer_settings(rendered) -> None:
+    env = producer_env(rendered)
+    assert len(env) >= 30, sorted(env)  # every source's variables appear in some variant
+    assert env - producer_setting_names() == set()
+    assert env - design_table_names("Producer settings (env)") == set()
+
+
+def test_job_env_is_job_settings(rendered) -> None:
+    env = job_env(rendered)
+    assert len(env) >= 20, sorted(env)
+    assert env - job_setting_names() == set()
+    assert env - design_table_names("Job settings (env)") == set()
+
+
+def test_drift_is_detected(rendered) -> None:
+    """A misspelt variable in a rendered Deployment is caught by the same set difference."""
+    docs = [dict(d) for d in rendered["default"]]
+    dep = json.loads(json.dumps(one(docs, "Deployment")))
+    dep["spec"]["template"]["spec"]["containers"][0]["env"].append(
+        {"name": "KAFKA_BOOTSTRAP_SERVER", "value": "x"}
+    )
+    assert producer_env({"one": [dep]}) - producer_setting_names() == {"KAFKA_BOOTSTRAP_SERVER"}
+
+
+@pytest.mark.parametrize(
+    ("schema_path", "choices"),
+    [
+        (("producer", "source"), lambda: enum_values(PRODUCER_SETTINGS, "SourceKind")),
+        (
+            ("producer", "kafka", "compression"),
+            lambda: literal_field_choices(PRODUCER_SETTINGS, "kafka_compression"),
+        ),
+        (("producer", "logFormat"), lambda: literal_field_choices(PRODUCER_SETTINGS, "log_format")),
+        (("producer", "logLevel"), lambda: literal_field_choices(PRODUCER_SETTINGS, "log_level")),
+        (("kafka", "securityProtocol"), lambda: literal_tuple(JOB_SETTINGS, "SECURITY_PROTOCOLS")),
+        (
+            ("kafka", "securityProtocol"),
+            lambda: literal_field_choices(PRODUCER_SETTINGS, "kafka_security_protocol"),
+        ),
+        (("kafka", "saslMechanism"), lambda: literal_tuple(JOB_SETTINGS, "SASL_MECHANISMS")),
+        (("job", "sentimentModel"), lambda: literal_tuple(JOB_SETTINGS, "MODELS")),
+        (("job", "logLevel"), lambda: literal_tuple(JOB_SETTINGS, "LOG_LEVELS")),
+    ],
+    ids=lambda v: ".".join(v) if isinstance(v, tuple) else "",
+)
+def test_schema_enums_are_the_settings_choices(schema_path, choices) -> None:
+    assert sorted(schema_enum(*schema_path)) == sorted(choices())

@@ -1,0 +1,1039 @@
+"""Monitoring as code: the alert and recording rules, the Grafana dashboard and the Kibana saved
+objects in charts/tweet-sentiment/files, checked offline.
+
+- promtool checks the rule file and runs its unit tests (files/prometheus-rules.test.yaml);
+- every metric an alert, a recording rule or a panel reads is one our code registers (read from
+  the producer's and the job's prometheus_client registries, or docs/design.md while a metrics
+  module does not exist yet), a recording rule of ours, or on a short allow-list of exporters;
+- the Kibana objects only use fields of the index template the job installs, and every
+  reference between them resolves.
+
+The checks are pure functions that return a list of problems (empty means fine); the tests at
+the end run each of them on a deliberately broken copy under tests/charts/monitoring/bad/ too,
+so a check that could never fail would show.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import subprocess
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.services import tools
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+FILES = REPO_ROOT / "charts" / "tweet-sentiment" / "files"
+RULES = FILES / "prometheus-rules.yaml"
+RULE_TESTS = FILES / "prometheus-rules.test.yaml"
+RUNBOOK = FILES / "RUNBOOK.md"
+DASHBOARD = FILES / "grafana-dashboard.json"
+SAVED_OBJECTS = FILES / "kibana-saved-objects.ndjson"
+BAD = Path(__file__).resolve().parent / "monitoring" / "bad"
+DESIGN = REPO_ROOT / "docs" / "design.md"
+PRODUCER_METRICS = REPO_ROOT / "images" / "producer" / "src" / "tweet_producer" / "metrics.py"
+JOB_METRICS = REPO_ROOT / "images" / "spark-job" / "src" / "sentiment_job" / "metrics.py"
+JOB_RESOURCES = REPO_ROOT / "images" / "spark-job" / "src" / "sentiment_job" / "resources"
+ES_INDEX = "tweets-sentiment"  # ES_INDEX's default
+ES_DEADLETTER_INDEX = "tweets-sentiment-deadletter"
+SLO_SECONDS = 2.0
+
+# Metrics we read but do not emit, and who emits them. Kept short on purpose: a name here is
+# not checked against anything, and test_external_metrics_are_used keeps the list honest.
+EXTERNAL_METRICS = {
+    "kafka_topic_partition_current_offset": "Strimzi Kafka Exporter",
+    "kafka_consumergroup_lag": "Strimzi Kafka Exporter",
+    "jvm_memory_used_bytes": "JMX exporter 1.x agent on the Spark driver",
+    "jvm_memory_max_bytes": "JMX exporter 1.x agent on the Spark driver",
+    "jvm_memory_bytes_used": "JMX exporter 0.x agent on the Spark driver",
+    "jvm_memory_bytes_max": "JMX exporter 0.x agent on the Spark driver",
+    "ALERTS": "Prometheus (firing and pending alerts)",
+}
+SEVERITIES = {"critical", "warning", "info"}
+GRAFANA_COLUMNS = 24
+KIBANA_COLUMNS = 48
+
+
+# ---- PromQL: which metrics does an expression read? ---------------------------------------------
+
+_TOKEN = re.compile(
+    r"""
+      (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`)
+    | (?P<var>\$\{[^}]*\}|\$\w+|\[\[\w+\]\])
+    | (?P<num>(?:0[xX][0-9a-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?:[a-zA-Z]+\d*)*)
+    | (?P<ident>[a-zA-Z_:][a-zA-Z0-9_:]*)
+    | (?P<punct>[(){}\[\],])
+    | (?P<ws>\s+)
+    | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+# Case-insensitive in PromQL, never metric names in our expressions.
+_KEYWORDS = {"and", "or", "unless", "bool", "offset", "atan2", "inf", "nan"}
+_AGGREGATORS = {
+    "sum", "min", "max", "avg", "group", "stddev", "stdvar", "count", "count_values",
+    "bottomk", "topk", "quantile", "limitk", "limit_ratio",
+}  # fmt: skip
+_GROUPING = {"by", "without", "on", "ignoring", "group_left", "group_right"}
+
+
+def promql_metric_names(expr: str) -> set[str]:
+    """Metric names a PromQL expression selects: identifiers outside label matchers, ranges
+    and grouping clauses that are not functions, aggregators or keywords; also
+    `{__name__="..."}` selectors. Grafana variables ($x, ${x}, [[x]]) are ignored."""
+    tokens = [(m.lastgroup, m.group()) for m in _TOKEN.finditer(expr) if m.lastgroup != "ws"]
+    names: set[str] = set()
+    brace = bracket = 0
+    i = 0
+    while i < len(tokens):
+        kind, text = tokens[i]
+        following = tokens[i + 1] if i + 1 < len(tokens) else ("", "")
+        if kind == "punct":
+            brace += {"{": 1, "}": -1}.get(text, 0)
+            bracket += {"[": 1, "]": -1}.get(text, 0)
+        elif kind == "ident" and brace > 0 and text == "__name__" and following[1] == "=":
+            value = tokens[i + 2] if i + 2 < len(tokens) else ("", "")
+            if value[0] == "str":
+                names.add(value[1][1:-1])
+        elif kind == "ident" and brace == 0 and bracket == 0:
+            word = text.lower()
+            if word in _GROUPING and following == ("punct", "("):
+                depth, i = 1, i + 2  # skip the label list
+                while i < len(tokens) and depth:
+                    depth += {"(": 1, ")": -1}.get(tokens[i][1], 0)
+                    i += 1
+                continue
+            if word not in _KEYWORDS | _AGGREGATORS | _GROUPING and following != ("punct", "("):
+                names.add(text)
+        i += 1
+    return names
+
+
+def unknown_metrics(exprs: Iterable[tuple[str, str]], known: set[str]) -> list[str]:
+    """`where: ...` problems for every metric an expression reads that is not in `known`."""
+    return [
+        f"{where}: unknown metric {name!r}"
+        for where, expr in exprs
+        for name in sorted(promql_metric_names(expr))
+        if name not in known
+    ]
+
+
+# ---- metrics our code registers -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric family as scraped: `name` is the exposed name (counters end in _total)."""
+
+    name: str
+    kind: str  # counter, gauge, histogram, summary, info, stateset, unknown
+    labels: frozenset[str]
+    buckets: tuple[float, ...] = ()  # histogram upper bounds, +Inf excluded
+
+
+def series_names(metric: Metric) -> set[str]:
+    """The sample names Prometheus stores for a family (prometheus_client's exposition)."""
+    if metric.kind == "counter":
+        base = metric.name.removesuffix("_total")
+        return {f"{base}_total", f"{base}_created"}
+    if metric.kind == "histogram":
+        return {f"{metric.name}_{suffix}" for suffix in ("bucket", "sum", "count", "created")}
+    if metric.kind == "summary":
+        return {metric.name} | {f"{metric.name}_{suffix}" for suffix in ("sum", "count", "created")}
+    if metric.kind == "info":
+        return {f"{metric.name}_info"}
+    return {metric.name}
+
+
+def registry_metrics(registry: Any) -> dict[str, Metric]:
+    """The families of a prometheus_client CollectorRegistry, by exposed name."""
+    # Label names of metrics without children only live on the metric objects (private API;
+    # prometheus_client is pinned in constraints.txt).
+    labelnames = {
+        getattr(c, "_name", None): tuple(getattr(c, "_labelnames", ()))
+        for c in list(registry._collector_to_names)
+    }
+    out: dict[str, Metric] = {}
+    for family in registry.collect():
+        labels = set(labelnames.get(family.name) or ())
+        buckets: list[float] = []
+        for sample in family.samples:
+            labels |= set(sample.labels) - {"le", "quantile"}
+            if sample.name.endswith("_bucket") and sample.labels.get("le") not in (None, "+Inf"):
+                buckets.append(float(sample.labels["le"]))
+        name = f"{family.name}_total" if family.type == "counter" else family.name
+        out[name] = Metric(name, family.type, frozenset(labels), tuple(sorted(set(buckets))))
+    return out
+
+
+_DESIGN_METRIC = re.compile(r"`([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}`]*)\})?`(\s*\(histogram)?")
+
+
+def design_metrics(design_text: str) -> dict[str, dict[str, Metric]]:
+    """docs/design.md's metric lists: {"producer": {...}, "job": {...}}."""
+    section = design_text.split("\n## Metrics", 1)[1].split("\n## ", 1)[0]
+    out: dict[str, dict[str, Metric]] = {"producer": {}, "job": {}}
+    for paragraph in re.split(r"\n\s*\n", section):
+        head = paragraph.strip()
+        component = "producer" if head.startswith("Producer") else "job" if head.startswith("Job") else None
+        if component is None:
+            continue
+        for match in _DESIGN_METRIC.finditer(paragraph):
+            before = paragraph[: match.start()]
+            if before.count("(") > before.count(")"):
+                continue  # a field name inside a remark, as in "(histogram, `ingested_at` -> ...)"
+            name, labels, histogram = match.groups()
+            kind = "histogram" if histogram else "counter" if name.endswith("_total") else "gauge"
+            label_set = frozenset(x.strip() for x in (labels or "").split(",") if x.strip())
+            out[component][name] = Metric(name, kind, label_set)
+    return out
+
+
+def _producer_registry() -> Any:
+    from prometheus_client import CollectorRegistry
+
+    from tweet_producer.metrics import Metrics
+
+    registry = CollectorRegistry()
+    Metrics("synthetic", registry=registry)
+    return registry
+
+
+def _job_registry() -> Any:
+    from prometheus_client import CollectorRegistry
+
+    from sentiment_job.metrics import JobMetrics
+
+    registry = CollectorRegistry()
+    JobMetrics(registry=registry)
+    return registry
+
+
+COMPONENTS: dict[str, tuple[Path, Callable[[], Any]]] = {
+    "producer": (PRODUCER_METRICS, _producer_registry),
+    "job": (JOB_METRICS, _job_registry),
+}
+
+
+@cache
+def component_metrics(component: str) -> tuple[dict[str, Metric], str]:
+    """(metrics, where they came from): the code's registry once its metrics module exists,
+    docs/design.md before that."""
+    path, build = COMPONENTS[component]
+    if not path.exists():
+        return design_metrics(DESIGN.read_text())[component], "docs/design.md"
+    try:
+        registry = build()
+    except Exception as exc:  # an import or constructor change must say which module broke
+        pytest.fail(f"cannot build the {component} metrics from {path.relative_to(REPO_ROOT)}: {exc!r}")
+    return registry_metrics(registry), str(path.relative_to(REPO_ROOT))
+
+
+def emitted_series() -> set[str]:
+    return {s for c in COMPONENTS for m in component_metrics(c)[0].values() for s in series_names(m)}
+
+
+# ---- Prometheus rules ---------------------------------------------------------------------------
+
+
+def iter_rules(rules_doc: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for group in rules_doc.get("groups") or []:
+        for rule in group.get("rules") or []:
+            yield str(group.get("name")), rule
+
+
+def rule_exprs(rules_doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (f"rule {rule.get('alert') or rule.get('record')}", str(rule.get("expr", "")))
+        for _, rule in iter_rules(rules_doc)
+    ]
+
+
+def recording_names(rules_doc: Mapping[str, Any]) -> set[str]:
+    return {rule["record"] for _, rule in iter_rules(rules_doc) if "record" in rule}
+
+
+def alert_names(rules_doc: Mapping[str, Any]) -> list[str]:
+    return [rule["alert"] for _, rule in iter_rules(rules_doc) if "alert" in rule]
+
+
+def markdown_anchors(markdown: str) -> set[str]:
+    """GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens."""
+    anchors = set()
+    for line in markdown.splitlines():
+        if match := re.match(r"#{1,6}\s+(.*)", line):
+            text = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower())
+            anchors.add(text.replace(" ", "-"))
+    return anchors
+
+
+def check_rules(rules_doc: Mapping[str, Any], runbook_anchors: set[str]) -> list[str]:
+    """Conventions promtool does not check: severities, annotations, runbook links, names."""
+    problems: list[str] = []
+    groups = [g.get("name") for g in rules_doc.get("groups") or []]
+    if not groups:
+        problems.append("no rule groups")
+    problems += [f"group {g!r} is defined twice" for g in set(groups) if groups.count(g) > 1]
+    seen: set[str] = set()
+    for group, rule in iter_rules(rules_doc):
+        name = rule.get("alert") or rule.get("record")
+        where = f"{group}/{name}"
+        if name in seen:
+            problems.append(f"{where}: defined twice")
+        seen.add(name)
+        if "record" in rule:
+            if not re.fullmatch(r"[a-zA-Z_]\w*:[\w:]+", rule["record"]):
+                problems.append(f"{where}: recording rule names follow level:metric:operations")
+            continue
+        if not str(name).startswith("TweetSentiment"):
+            problems.append(f"{where}: alert names start with TweetSentiment")
+        severity = (rule.get("labels") or {}).get("severity")
+        if severity not in SEVERITIES:
+            problems.append(f"{where}: severity label {severity!r} is not one of {sorted(SEVERITIES)}")
+        annotations = rule.get("annotations") or {}
+        for key in ("summary", "description", "runbook_url"):
+            if not str(annotations.get(key, "")).strip():
+                problems.append(f"{where}: missing annotation {key}")
+        runbook = str(annotations.get("runbook_url", ""))
+        path, _, anchor = runbook.partition("#")
+        if runbook and (
+            not path.endswith("charts/tweet-sentiment/files/RUNBOOK.md") or anchor not in runbook_anchors
+        ):
+            problems.append(f"{where}: runbook_url {runbook!r} is not a section of files/RUNBOOK.md")
+    return problems
+
+
+def check_rule_test_coverage(rules_doc: Mapping[str, Any], tests_doc: Mapping[str, Any]) -> list[str]:
+    """Every alert has a promtool case where it fires and one where it stays quiet."""
+    fires: set[str] = set()
+    quiet: set[str] = set()
+    for test in tests_doc.get("tests") or []:
+        for case in test.get("alert_rule_test") or []:
+            (fires if case.get("exp_alerts") else quiet).add(case.get("alertname"))
+    alerts = alert_names(rules_doc)
+    problems = [f"{a}: no unit test where it fires" for a in alerts if a not in fires]
+    problems += [f"{a}: no unit test where it stays quiet" for a in alerts if a not in quiet]
+    problems += [f"unit tests name unknown alert {a!r}" for a in sorted((fires | quiet) - set(alerts))]
+    return problems
+
+
+# ---- Grafana ------------------------------------------------------------------------------------
+
+DS_UID = "${DS_PROMETHEUS}"
+_VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)|\[\[(\w+)\]\]")
+
+
+def grafana_panels(dashboard: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every panel, including those inside collapsed rows."""
+    out = []
+    for panel in dashboard.get("panels") or []:
+        out.append(panel)
+        out.extend(panel.get("panels") or [])
+    return out
+
+
+def _variable_query(variable: Mapping[str, Any]) -> str:
+    query = variable.get("query", "")
+    return str(query.get("query", "") if isinstance(query, Mapping) else query)
+
+
+def grafana_exprs(dashboard: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(where, PromQL) of every panel target and every query variable."""
+    out = [
+        (f"panel {panel.get('id')} {panel.get('title')!r} target {target.get('refId')}", target["expr"])
+        for panel in grafana_panels(dashboard)
+        for target in panel.get("targets") or []
+        if target.get("expr")
+    ]
+    for variable in (dashboard.get("templating") or {}).get("list") or []:
+        if variable.get("type") != "query":
+            continue
+        query = _variable_query(variable)
+        if match := re.fullmatch(r"\s*(?:label_values|query_result)\((.*)\)\s*", query, re.DOTALL):
+            selector = match.group(1)
+            if query.lstrip().startswith("label_values"):
+                selector = selector.rsplit(",", 1)[0] if "," in selector else ""
+            if selector.strip():
+                out.append((f"variable {variable.get('name')}", selector))
+    return out
+
+
+def _overlaps(boxes: list[tuple[str, int, int, int, int]]) -> list[str]:
+    problems = []
+    for i, (a, ax, ay, aw, ah) in enumerate(boxes):
+        for b, bx, by, bw, bh in boxes[i + 1 :]:
+            if ax < bx + bw and bx < ax + aw and ay < by + bh and by < ay + ah:
+                problems.append(f"{a} overlaps {b}")
+    return problems
+
+
+def _datasource_uid(datasource: Any) -> Any:
+    return datasource.get("uid") if isinstance(datasource, Mapping) else datasource
+
+
+def check_dashboard(dashboard: Mapping[str, Any]) -> list[str]:
+    """Structure Grafana needs for an importable, sidecar-provisioned dashboard."""
+    problems: list[str] = []
+    for key in ("uid", "title", "schemaVersion", "panels", "templating"):
+        if key not in dashboard:
+            problems.append(f"dashboard has no {key!r}")
+    variables = {v.get("name"): v for v in (dashboard.get("templating") or {}).get("list") or []}
+    ds = variables.get("DS_PROMETHEUS")
+    if not ds or ds.get("type") != "datasource" or ds.get("query") != "prometheus":
+        problems.append("templating needs a DS_PROMETHEUS variable of type datasource (query: prometheus)")
+    if not any(i.get("name") == "DS_PROMETHEUS" for i in dashboard.get("__inputs") or []):
+        problems.append("__inputs has no DS_PROMETHEUS datasource input")
+    ids: dict[Any, int] = {}
+    boxes = []
+    for panel in grafana_panels(dashboard):
+        where = f"panel {panel.get('id')} {panel.get('title')!r}"
+        if not isinstance(panel.get("id"), int):
+            problems.append(f"{where}: id must be an integer")
+        ids[panel.get("id")] = ids.get(panel.get("id"), 0) + 1
+        if not panel.get("type"):
+            problems.append(f"{where}: no type")
+        pos = panel.get("gridPos") or {}
+        if not all(isinstance(pos.get(k), int) for k in ("h", "w", "x", "y")):
+            problems.append(f"{where}: gridPos needs integer h, w, x, y")
+        else:
+            if pos["x"] + pos["w"] > GRAFANA_COLUMNS:
+                problems.append(f"{where}: wider than the {GRAFANA_COLUMNS}-column grid")
+            boxes.append((where, pos["x"], pos["y"], pos["w"], pos["h"]))
+        if panel.get("type") == "row":
+            continue
+        if _datasource_uid(panel.get("datasource")) != DS_UID:
+            problems.append(f"{where}: datasource must be {DS_UID}, not {panel.get('datasource')!r}")
+        targets = panel.get("targets") or []
+        if not targets:
+            problems.append(f"{where}: no targets")
+        ref_ids = [t.get("refId") for t in targets]
+        if len(set(ref_ids)) != len(ref_ids):
+            problems.append(f"{where}: duplicate refId")
+        for target in targets:
+            if "datasource" in target and _datasource_uid(target["datasource"]) != DS_UID:
+                problems.append(f"{where}: target {target.get('refId')} datasource is not {DS_UID}")
+            if not str(target.get("expr", "")).strip():
+                problems.append(f"{where}: target {target.get('refId')} has no expr")
+    problems += [f"panel id {i} is used {n} times" for i, n in ids.items() if n > 1]
+    problems += _overlaps(boxes)
+    for where, expr in grafana_exprs(dashboard):
+        for match in _VARIABLE.finditer(expr):
+            name = next(g for g in match.groups() if g)
+            if not name.startswith("__") and name not in variables:
+                problems.append(f"{where}: undefined variable ${name}")
+    return problems
+
+
+def promtool_rule_file(exprs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Dashboard queries as recording rules, Grafana variables replaced by plain values, so
+    `promtool check rules` parses every one of them."""
+
+    def concrete(expr: str) -> str:
+        expr = re.sub(r"\$\{?__(rate_interval|interval|range)\}?", "5m", expr)
+        return _VARIABLE.sub("x", expr)
+
+    rules = [{"record": f"dashboard:query:{n}", "expr": concrete(e)} for n, (_, e) in enumerate(exprs)]
+    return {"groups": [{"name": "grafana-dashboard-queries", "rules": rules}]}
+
+
+# ---- Kibana -------------------------------------------------------------------------------------
+
+NUMERIC = {
+    "long", "integer", "short", "byte", "double", "float", "half_float", "scaled_float", "unsigned_long",
+}  # fmt: skip
+DATES = {"date", "date_nanos"}
+AGGREGATABLE = NUMERIC | DATES | {"keyword", "constant_keyword", "boolean", "ip", "version", "wildcard"}
+# Which field types a Lens operation can run on.
+LENS_OPERATIONS = {
+    "date_histogram": DATES,
+    "range": NUMERIC,
+    **dict.fromkeys(
+        ("average", "sum", "min", "max", "median", "percentile", "percentile_rank", "standard_deviation"),
+        NUMERIC,
+    ),
+    **dict.fromkeys(("terms", "unique_count", "last_value", "count"), AGGREGATABLE),
+}
+# Lens visualization keys whose values name columns of the layer.
+LENS_ACCESSORS = {
+    "xAccessor", "splitAccessor", "accessors", "accessor", "primaryGroups", "secondaryGroups",
+    "metrics", "metricAccessor", "secondaryMetricAccessor", "maxAccessor", "breakdownByAccessor",
+    "columnId",
+}  # fmt: skip
+RECORDS = "___records___"
+Fields = Mapping[str, "str | None"]  # field -> Elasticsearch type (None: type unknown)
+
+
+def parse_ndjson(text: str) -> tuple[list[dict[str, Any]], list[str]]:
+    objects, problems = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"line {number}: not JSON ({exc.msg})")
+            continue
+        missing = [k for k in ("type", "id", "attributes") if not isinstance(obj, dict) or k not in obj]
+        if missing:
+            problems.append(f"line {number}: no {', '.join(missing)}")
+            continue
+        objects.append(obj)
+    return objects, problems
+
+
+def _flatten_properties(properties: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, spec in properties.items():
+        path = f"{prefix}{name}"
+        if "properties" in spec:
+            out[path] = spec.get("type", "object")
+            out.update(_flatten_properties(spec["properties"], f"{path}."))
+        else:
+            out[path] = spec.get("type", "object")
+        for sub, sub_spec in (spec.get("fields") or {}).items():
+            out[f"{path}.{sub}"] = sub_spec.get("type", "object")
+    return out
+
+
+def template_fields(templates: Iterable[Mapping[str, Any]], index: str) -> dict[str, str] | None:
+    """Fields of the composable (or legacy) index template Elasticsearch would apply to
+    `index`: the matching template with the highest priority. None if none matches."""
+    matching = [
+        t for t in templates if any(fnmatch.fnmatchcase(index, p) for p in t.get("index_patterns") or [])
+    ]
+    if not matching:
+        return None
+    chosen = max(matching, key=lambda t: t.get("priority", 0))
+    mappings = (chosen.get("template") or {}).get("mappings") or chosen.get("mappings") or {}
+    fields = _flatten_properties(mappings.get("properties") or {})
+    fields.update(
+        {name: spec.get("type", "keyword") for name, spec in (mappings.get("runtime") or {}).items()}
+    )
+    return fields
+
+
+def design_fields(design_text: str) -> dict[str, str | None]:
+    """docs/design.md's document field list (no types)."""
+    section = design_text.split("\n## Elasticsearch document", 1)[1].split("\n", 1)[1]  # past the heading
+    listing = re.search(r"`([^`]*,[^`]*)`", section, re.DOTALL)
+    assert listing, "docs/design.md lists no document fields"
+    names = re.sub(r"\([^)]*\)", "", listing.group(1)).split(",")
+    return {n.strip(): None for n in names if n.strip()}
+
+
+def kql_fields(query: str) -> set[str]:
+    """Field names a KQL (or simple Lucene) query filters on: `field : value`."""
+    unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)
+    return set(re.findall(r"(?<![\w.@])([A-Za-z_@][\w.@]*)\s*:", unquoted))
+
+
+def dataview_covers(title: str, index: str) -> bool:
+    """Whether a data view title (comma-separated patterns, `-pattern` excludes) covers an index."""
+    patterns = [p.strip() for p in title.split(",") if p.strip()]
+    included = any(fnmatch.fnmatchcase(index, p) for p in patterns if not p.startswith("-"))
+    excluded = any(fnmatch.fnmatchcase(index, p[1:]) for p in patterns if p.startswith("-"))
+    return included and not excluded
+
+
+def _field_problems(where: str, field: str, fields: Fields, allowed: set[str] | None = None) -> list[str]:
+    if field not in fields:
+        return [f"{where}: field {field!r} is not in the index template"]
+    kind = fields[field]
+    if allowed is not None and kind is not None and kind not in allowed:
+        return [f"{where}: field {field!r} is {kind}, the operation needs one of {sorted(allowed)}"]
+    return []
+
+
+def _query_problems(where: str, query: Any, filters: Any, fields: Fields) -> list[str]:
+    problems = []
+    if isinstance(query, Mapping) and isinstance(query.get("query"), str):
+        for field in sorted(kql_fields(query["query"])):
+            problems += _field_problems(f"{where} query", field, fields)
+    for flt in filters or []:
+        key = (flt.get("meta") or {}).get("key")
+        if key:
+            problems += _field_problems(f"{where} filter", key, fields)
+    return problems
+
+
+def _accessor_values(node: Any) -> Iterator[str]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key in LENS_ACCESSORS:
+                yield from (
+                    [value] if isinstance(value, str) else [v for v in value or [] if isinstance(v, str)]
+                )
+            else:
+                yield from _accessor_values(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _accessor_values(item)
+
+
+def _check_lens(
+    where: str, obj: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]], fields: Fields
+) -> list[str]:
+    problems = []
+    state = obj["attributes"].get("state") or {}
+    layers = ((state.get("datasourceStates") or {}).get("formBased") or {}).get("layers") or {}
+    if not layers:
+        problems.append(f"{where}: no formBased layers")
+    column_ids: set[str] = set()
+    for layer_id, layer in layers.items():
+        ref = refs.get(f"indexpattern-datasource-layer-{layer_id}")
+        if not ref or ref.get("type") != "index-pattern":
+            problems.append(f"{where}: layer {layer_id} has no index-pattern reference")
+        columns = layer.get("columns") or {}
+        column_ids |= set(columns)
+        if set(layer.get("columnOrder") or []) != set(columns):
+            problems.append(f"{where}: layer {layer_id} columnOrder does not list its columns")
+        for column_id, column in columns.items():
+            at = f"{where} column {column_id}"
+            field = column.get("sourceField")
+            operation = column.get("operationType")
+            if field and field != RECORDS:
+                problems += _field_problems(at, field, fields, LENS_OPERATIONS.get(operation))
+            filt = column.get("filter")
+            if isinstance(filt, Mapping):
+                problems += _query_problems(at, filt, [], fields)
+    for accessor in _accessor_values(state.get("visualization") or {}):
+        if accessor not in column_ids:
+            problems.append(f"{where}: visualization uses column {accessor!r} that no layer defines")
+    problems += _query_problems(where, state.get("query"), state.get("filters"), fields)
+    return problems
+
+
+def _check_search(
+    where: str, obj: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]], fields: Fields
+) -> list[str]:
+    attributes = obj["attributes"]
+    problems = []
+    for column in attributes.get("columns") or []:
+        problems += _field_problems(f"{where} column", column, fields)
+    for sort in attributes.get("sort") or []:
+        field = sort[0] if isinstance(sort, list) else sort
+        problems += _field_problems(f"{where} sort", field, fields)
+    try:
+        source = json.loads((attributes.get("kibanaSavedObjectMeta") or {}).get("searchSourceJSON") or "{}")
+    except json.JSONDecodeError:
+        return [*problems, f"{where}: searchSourceJSON is not JSON"]
+    index_ref = source.get("indexRefName")
+    if not index_ref or index_ref not in refs:
+        problems.append(f"{where}: searchSourceJSON indexRefName {index_ref!r} is not a reference")
+    return problems + _query_problems(where, source.get("query"), source.get("filter"), fields)
+
+
+def _check_dashboard_panels(
+    where: str, obj: Mapping[str, Any], refs: Mapping[str, Mapping[str, Any]]
+) -> list[str]:
+    try:
+        panels = json.loads(obj["attributes"].get("panelsJSON") or "[]")
+    except json.JSONDecodeError:
+        return [f"{where}: panelsJSON is not JSON"]
+    problems: list[str] = []
+    boxes = []
+    indexes = [p.get("panelIndex") for p in panels]
+    problems += [f"{where}: panelIndex {i!r} used twice" for i in set(indexes) if indexes.count(i) > 1]
+    for panel in panels:
+        at = f"{where} panel {panel.get('panelIndex')}"
+        grid = panel.get("gridData") or {}
+        integers = all(isinstance(grid.get(k), int) for k in ("x", "y", "w", "h"))
+        if not integers or grid.get("i") != panel.get("panelIndex"):
+            problems.append(f"{at}: gridData needs integer x, y, w, h and i = panelIndex")
+        else:
+            if grid["x"] + grid["w"] > KIBANA_COLUMNS:
+                problems.append(f"{at}: wider than the {KIBANA_COLUMNS}-column grid")
+            boxes.append((at, grid["x"], grid["y"], grid["w"], grid["h"]))
+        ref_name = panel.get("panelRefName")
+        if ref_name is None:
+            if "embeddableConfig" not in panel or not (panel["embeddableConfig"] or {}).get("attributes"):
+                problems.append(f"{at}: neither a panelRefName nor by-value attributes")
+            continue
+        ref = refs.get(f"{panel.get('panelIndex')}:{ref_name}") or refs.get(ref_name)
+        if ref is None:
+            problems.append(f"{at}: panelRefName {ref_name!r} has no reference")
+        elif ref.get("type") != panel.get("type"):
+            problems.append(
+                f"{at}: panel type {panel.get('type')!r} but the reference is a {ref.get('type')!r}"
+            )
+    return problems + _overlaps(boxes)
+
+
+def check_saved_objects(
+    objects: list[dict[str, Any]],
+    fields: Fields,
+    index: str = ES_INDEX,
+    excluded_index: str = ES_DEADLETTER_INDEX,
+) -> list[str]:
+    """References resolve within the file, every field exists (with a usable type), the data
+    view covers the posts index and not the dead-letter index, dashboards place their panels."""
+    problems: list[str] = []
+    keys = [(o["type"], o["id"]) for o in objects]
+    problems += [f"{t} {i}: defined twice" for t, i in set(keys) if keys.count((t, i)) > 1]
+    present = set(keys)
+    for obj in objects:
+        where = f"{obj['type']} {obj['id']}"
+        for key in ("coreMigrationVersion", "typeMigrationVersion"):
+            if not obj.get(key):
+                problems.append(f"{where}: no {key} (Kibana would migrate it from the oldest version)")
+        refs: dict[str, Mapping[str, Any]] = {}
+        for ref in obj.get("references") or []:
+            refs[ref.get("name")] = ref
+            if (ref.get("type"), ref.get("id")) not in present:
+                problems.append(
+                    f"{where}: reference {ref.get('name')!r} to missing {ref.get('type')} {ref.get('id')!r}"
+                )
+        attributes = obj["attributes"]
+        if obj["type"] == "index-pattern":
+            title = str(attributes.get("title", ""))
+            if not dataview_covers(title, index):
+                problems.append(f"{where}: title {title!r} does not cover index {index!r}")
+            if excluded_index and dataview_covers(title, excluded_index):
+                problems.append(f"{where}: title {title!r} also covers {excluded_index!r}")
+            if time_field := attributes.get("timeFieldName"):
+                problems += _field_problems(f"{where} timeFieldName", time_field, fields, DATES)
+        elif obj["type"] == "lens":
+            problems += _check_lens(where, obj, refs, fields)
+        elif obj["type"] == "search":
+            problems += _check_search(where, obj, refs, fields)
+        elif obj["type"] == "dashboard":
+            problems += _check_dashboard_panels(where, obj, refs)
+    return problems
+
+
+def document_fields() -> tuple[dict[str, str | None], str]:
+    """(fields of the posts index, where they came from): the job's index template once it
+    exists, docs/design.md's field list before that."""
+    paths = sorted(JOB_RESOURCES.glob("*.json")) if JOB_RESOURCES.is_dir() else []
+    templates = [json.loads(p.read_text()) for p in paths]
+    if not templates:
+        return dict(design_fields(DESIGN.read_text())), "docs/design.md"
+    fields = template_fields(templates, ES_INDEX)
+    assert fields is not None, f"no index template in {JOB_RESOURCES} matches {ES_INDEX!r}"
+    return dict(fields), str(JOB_RESOURCES.relative_to(REPO_ROOT))
+
+
+# ---- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def promtool() -> Path:
+    try:
+        return tools.promtool_bin()
+    except tools.ToolError as exc:
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+
+
+def run_promtool(promtool: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(promtool), *args], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def rules_doc() -> dict[str, Any]:
+    return yaml.safe_load(RULES.read_text())
+
+
+@pytest.fixture(scope="module")
+def dashboard() -> dict[str, Any]:
+    return json.loads(DASHBOARD.read_text())
+
+
+@pytest.fixture(scope="module")
+def saved_objects() -> list[dict[str, Any]]:
+    objects, problems = parse_ndjson(SAVED_OBJECTS.read_text())
+    assert problems == []
+    return objects
+
+
+@pytest.fixture(scope="module")
+def known_metrics(rules_doc: dict[str, Any]) -> set[str]:
+    return emitted_series() | recording_names(rules_doc) | set(EXTERNAL_METRICS)
+
+
+# ---- tests: Prometheus rules --------------------------------------------------------------------
+
+
+def test_promtool_check_rules(promtool: Path) -> None:
+    proc = run_promtool(promtool, "check", "rules", RULES.name, cwd=FILES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_promtool_unit_tests(promtool: Path) -> None:
+    proc = run_promtool(promtool, "test", "rules", RULE_TESTS.name, cwd=FILES)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_every_alert_is_unit_tested_firing_and_quiet(rules_doc: dict[str, Any]) -> None:
+    assert check_rule_test_coverage(rules_doc, yaml.safe_load(RULE_TESTS.read_text())) == []
+
+
+def test_rule_conventions(rules_doc: dict[str, Any]) -> None:
+    assert check_rules(rules_doc, markdown_anchors(RUNBOOK.read_text())) == []
+
+
+def test_alert_coverage(rules_doc: dict[str, Any]) -> None:
+    """The alerts the pipeline needs exist (renaming one is a change to review)."""
+    assert set(alert_names(rules_doc)) >= {
+        "TweetSentimentProducerDisconnected",
+        "TweetSentimentNoPosts",
+        "TweetSentimentProducerReconnectStorm",
+        "TweetSentimentProducerPublishErrors",
+        "TweetSentimentProducerKafkaNotReady",
+        "TweetSentimentProducerDeadLetterRate",
+        "TweetSentimentJobFallingBehind",
+        "TweetSentimentJobStalled",
+        "TweetSentimentJobDeadLetterRate",
+        "TweetSentimentElasticsearchRejections",
+        "TweetSentimentEndToEndLatencyHigh",
+        "TweetSentimentLatencySLOBurnRateFast",
+        "TweetSentimentLatencySLOBurnRateSlow",
+    }
+
+
+def test_rules_read_only_known_metrics(rules_doc: dict[str, Any], known_metrics: set[str]) -> None:
+    assert unknown_metrics(rule_exprs(rules_doc), known_metrics) == []
+
+
+# ---- tests: metrics in the code -----------------------------------------------------------------
+
+
+def test_design_doc_lists_the_metrics_the_code_registers() -> None:
+    """docs/design.md is the contract the dashboards were written against: same names, kinds
+    and labels as the registries."""
+    design = design_metrics(DESIGN.read_text())
+    for component, (path, _) in COMPONENTS.items():
+        if not path.exists():
+            continue
+        code, _ = component_metrics(component)
+        documented = design[component]
+        assert sorted(set(code) - set(documented)) == [], f"{component}: registered but not in docs/design.md"
+        assert sorted(set(documented) - set(code)) == [], f"{component}: in docs/design.md but not registered"
+        for name, metric in code.items():
+            documented_as = (documented[name].kind, sorted(documented[name].labels))
+            assert (metric.kind, sorted(metric.labels)) == documented_as, f"{component}: {name}"
+
+
+def test_design_doc_lists_the_document_fields() -> None:
+    """The Kibana checks fall back to docs/design.md's field list; it must match the template."""
+    fields, source = document_fields()
+    if source == "docs/design.md":
+        pytest.skip("the job's index template does not exist yet")
+    top_level = {f for f in fields if "." not in f}
+    assert top_level == set(design_fields(DESIGN.read_text())), source
+
+
+def test_latency_histogram_has_the_slo_bucket() -> None:
+    """The SLO recording rules count observations in the le="2.0" bucket: without that bucket
+    boundary the error ratio is empty and the burn-rate alerts can never fire."""
+    metrics, source = component_metrics("job")
+    latency = metrics["sentiment_job_end_to_end_latency_seconds"]
+    assert latency.kind == "histogram"
+    if source == "docs/design.md":
+        pytest.skip("the job's metrics module does not exist yet")
+    assert SLO_SECONDS in latency.buckets, (
+        f"{source}: sentiment_job_end_to_end_latency_seconds buckets {latency.buckets} lack {SLO_SECONDS}"
+    )
+
+
+# ---- tests: Grafana -----------------------------------------------------------------------------
+
+
+def test_dashboard_structure(dashboard: dict[str, Any]) -> None:
+    assert check_dashboard(dashboard) == []
+    assert dashboard["uid"] == "tweet-sentiment"
+    assert dashboard["schemaVersion"] >= 39
+    variables = {v["name"]: v for v in dashboard["templating"]["list"]}
+    assert variables["namespace"]["type"] == "query"
+    assert _datasource_uid(variables["namespace"]["datasource"]) == DS_UID
+
+
+def test_dashboard_reads_only_known_metrics(dashboard: dict[str, Any], known_metrics: set[str]) -> None:
+    assert unknown_metrics(grafana_exprs(dashboard), known_metrics) == []
+
+
+def test_dashboard_shows_every_metric_we_emit(dashboard: dict[str, Any], rules_doc: dict[str, Any]) -> None:
+    """Every hop is on the dashboard: each metric of the producer and the job is read by a
+    panel, directly or through one of our recording rules."""
+    recorded_from = {
+        rule["record"]: promql_metric_names(rule["expr"])
+        for _, rule in iter_rules(rules_doc)
+        if "record" in rule
+    }
+    shown: set[str] = set()
+    for _, expr in grafana_exprs(dashboard):
+        for name in promql_metric_names(expr):
+            shown |= {name} | recorded_from.get(name, set())
+    missing = [
+        metric.name
+        for component in COMPONENTS
+        for metric in component_metrics(component)[0].values()
+        if not series_names(metric) & shown
+    ]
+    assert missing == []
+    assert "kafka_consumergroup_lag" in shown
+
+
+def test_dashboard_queries_parse(promtool: Path, dashboard: dict[str, Any], tmp_path: Path) -> None:
+    rule_file = tmp_path / "dashboard-queries.yaml"
+    rule_file.write_text(yaml.safe_dump(promtool_rule_file(grafana_exprs(dashboard))))
+    proc = run_promtool(promtool, "check", "rules", rule_file.name, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_external_metrics_are_used(rules_doc: dict[str, Any], dashboard: dict[str, Any]) -> None:
+    used = {n for _, e in rule_exprs(rules_doc) + grafana_exprs(dashboard) for n in promql_metric_names(e)}
+    assert set(EXTERNAL_METRICS) - used == set()
+
+
+# ---- tests: Kibana ------------------------------------------------------------------------------
+
+
+def test_saved_objects_are_consistent(saved_objects: list[dict[str, Any]]) -> None:
+    fields, source = document_fields()
+    assert check_saved_objects(saved_objects, fields) == [], f"fields from {source}"
+
+
+def test_saved_objects_content(saved_objects: list[dict[str, Any]]) -> None:
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for obj in saved_objects:
+        assert obj["id"].startswith("tweet-sentiment-"), obj["id"]
+        by_type.setdefault(obj["type"], []).append(obj)
+    (data_view,) = by_type["index-pattern"]
+    assert data_view["attributes"]["title"].split(",")[0] == "tweets-sentiment*"
+    assert data_view["attributes"]["timeFieldName"] == "created_at"
+    (search,) = by_type["search"]
+    columns = ["created_at", "sentiment", "polarity", "text", "lang", "source"]
+    assert search["attributes"]["columns"] == columns
+    assert search["attributes"]["sort"] == [["created_at", "desc"]]
+    (board,) = by_type["dashboard"]
+    attributes = board["attributes"]
+    assert attributes["refreshInterval"] == {"pause": False, "value": 10000}
+    assert attributes["timeRestore"] is True
+    assert (attributes["timeFrom"], attributes["timeTo"]) == ("now-1h", "now")
+    on_board = {ref["id"] for ref in board["references"]}
+    assert {o["id"] for o in by_type["lens"] + by_type["search"]} <= on_board
+
+    def operations(lens: dict[str, Any]) -> set[tuple[str, str]]:
+        layers = lens["attributes"]["state"]["datasourceStates"]["formBased"]["layers"].values()
+        return {
+            (c["operationType"], c.get("sourceField", ""))
+            for layer in layers
+            for c in layer["columns"].values()
+        }
+
+    charts = [(lens["attributes"]["visualizationType"], operations(lens), lens) for lens in by_type["lens"]]
+    (over_time,) = [lens for _, ops, lens in charts if ("date_histogram", "created_at") in ops]
+    assert ("terms", "sentiment") in operations(over_time)
+    assert over_time["attributes"]["state"]["visualization"]["preferredSeriesType"] == "bar_stacked"
+    assert any(kind == "lnsPie" and ("terms", "sentiment") in ops for kind, ops, _ in charts)
+    assert any(("range", "polarity") in ops for _, ops, _ in charts)
+
+
+# ---- tests: the checks catch broken input -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("expr", "names"),
+    [
+        ('sum by (namespace, le) (rate(a_bucket{le=~"2(\\\\.0)?", job="x"}[5m]))', {"a_bucket"}),
+        ("time() - max by (namespace) (b_seconds) > 600", {"b_seconds"}),
+        ("a and on (namespace) (b > 0 or sum(increase(c_total[10m])) > 0)", {"a", "b", "c_total"}),
+        (
+            'histogram_quantile(0.99, sum(rate(x_bucket{ns="$namespace"}[$__rate_interval])) by (le))',
+            {"x_bucket"},
+        ),
+        ('count(ALERTS{alertstate="firing"}) or vector(0)', {"ALERTS"}),
+        ("rate(x_total[5m] offset 1h) / ignoring(pod) group_left(source) y", {"x_total", "y"}),
+        ("a * on(job) group_right b", {"a", "b"}),
+        ("tweet_sentiment:e2e:ratio_rate1h > (14.4 * 0.01)", {"tweet_sentiment:e2e:ratio_rate1h"}),
+        ('{__name__="raw_metric", job="x"}', {"raw_metric"}),
+        ("max_over_time(up[1h:5m]) unless absent(z)", {"up", "z"}),
+        ("sum without (instance) (m) / 1e3", {"m"}),
+    ],
+)
+def test_promql_metric_names(expr: str, names: set[str]) -> None:
+    assert promql_metric_names(expr) == names
+
+
+def test_checks_catch_broken_rules(known_metrics: set[str]) -> None:
+    bad = yaml.safe_load((BAD / "prometheus-rules.yaml").read_text())
+    problems = check_rules(bad, markdown_anchors(RUNBOOK.read_text()))
+    assert any("NoSeverity: severity label None" in p for p in problems), problems
+    assert any("NoRunbook: missing annotation runbook_url" in p for p in problems), problems
+    assert any("WrongRunbook: runbook_url" in p for p in problems), problems
+    assert any("BadName: alert names start with TweetSentiment" in p for p in problems), problems
+    assert any("bad_record: recording rule names" in p for p in problems), problems
+    assert unknown_metrics(rule_exprs(bad), known_metrics) == [
+        "rule TweetSentimentNoSeverity: unknown metric 'sentiment_job_offsets_behind'",
+    ]
+    coverage = check_rule_test_coverage(bad, yaml.safe_load((BAD / "prometheus-rules.test.yaml").read_text()))
+    assert "TweetSentimentNoSeverity: no unit test where it stays quiet" in coverage
+    assert "TweetSentimentNoRunbook: no unit test where it fires" in coverage
+    assert "unit tests name unknown alert 'TweetSentimentRenamed'" in coverage
+
+
+def test_checks_catch_a_broken_dashboard(known_metrics: set[str], promtool: Path, tmp_path: Path) -> None:
+    bad = json.loads((BAD / "grafana-dashboard.json").read_text())
+    problems = check_dashboard(bad)
+    expected = [
+        "templating needs a DS_PROMETHEUS variable",
+        "panel 2 'Wrong datasource': datasource must be ${DS_PROMETHEUS}",
+        "panel 3 'No grid position': gridPos needs integer h, w, x, y",
+        "panel id 4 is used 2 times",
+        "panel 4 'Duplicate id' overlaps panel 4 'Overlapping'",
+        "undefined variable $namspace",
+    ]
+    for text in expected:
+        assert any(text in p for p in problems), (text, problems)
+    assert unknown_metrics(grafana_exprs(bad), known_metrics) == [
+        "panel 1 'Typo in a metric' target A: unknown metric 'producer_posts_recieved_total'",
+    ]
+    rule_file = tmp_path / "bad-queries.yaml"
+    rule_file.write_text(yaml.safe_dump(promtool_rule_file(grafana_exprs(bad))))
+    proc = run_promtool(promtool, "check", "rules", rule_file.name, cwd=tmp_path)
+    assert proc.returncode != 0
+    assert "parse error" in proc.stdout + proc.stderr
+
+
+def test_checks_catch_broken_saved_objects() -> None:
+    objects, problems = parse_ndjson((BAD / "kibana-saved-objects.ndjson").read_text())
+    fields = {
+        "created_at": "date", "sentiment": "keyword", "polarity": "float", "text": "text",
+        "text.keyword": "keyword", "lang": "keyword", "source": "keyword",
+    }  # fmt: skip
+    problems += check_saved_objects(objects, fields)
+    expected = [
+        "line 8: not JSON",
+        "line 9: no attributes",
+        "index-pattern bad-data-view: title 'tweets-sentiment*' also covers 'tweets-sentiment-deadletter'",
+        "index-pattern bad-data-view timeFieldName: field '@timestamp' is not in the index template",
+        "lens bad-unknown-field column c1: field 'sentiment_label' is not in the index template",
+        "lens bad-unknown-field: visualization uses column 'missing' that no layer defines",
+        "lens bad-text-terms column c1: field 'text' is text, the operation needs one of",
+        "lens bad-text-terms query: field 'author' is not in the index template",
+        "lens bad-no-layer-ref: layer l1 has no index-pattern reference",
+        "lens bad-no-layer-ref: no typeMigrationVersion",
+        "search bad-search column: field 'user' is not in the index template",
+        "search bad-search sort: field 'timestamp' is not in the index template",
+        "search bad-search: reference 'kibanaSavedObjectMeta.searchSourceJSON.index' to missing index-pattern",
+        "dashboard bad-dashboard panel p2: panelRefName 'panel_p2' has no reference",
+        "dashboard bad-dashboard panel p3: panel type 'lens' but the reference is a 'search'",
+        "dashboard bad-dashboard panel p1 overlaps dashboard bad-dashboard panel p3",
+        "dashboard bad-dashboard: reference 'p4:panel_p4' to missing lens 'gone'",
+    ]
+    for text in expected:
+        assert any(text in p for p in problems), (text, problems)

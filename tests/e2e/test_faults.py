@@ -1,0 +1,292 @@
+"""Faults across the whole chain: producer → Kafka → job → Elasticsearch, all real processes.
+
+Each test replays a generated file of a few thousand posts at a moderate rate so that the
+fault lands mid-run, then checks the index holds exactly the unique valid posts: nothing
+lost, nothing duplicated, every document labelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Run, assert_exactly
+from tests.e2e.pipeline import (
+    bad_replay_lines,
+    es_count,
+    es_docs,
+    read_topic,
+    topic_size,
+    wait_until,
+    write_replay,
+)
+from tests.services.elasticsearch import ElasticsearchNode
+from tests.services.kafka import KafkaBroker
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
+
+# Generous: a cold Spark start on a loaded 2-core machine takes tens of seconds.
+DONE_TIMEOUT = 300
+
+
+def create_topics(bootstrap: str, *names: str) -> None:
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="e2e")
+    try:
+        admin.create_topics([NewTopic(n, num_partitions=3, replication_factor=1) for n in names])
+    finally:
+        admin.close()
+
+
+def delete_topics(bootstrap: str, *names: str) -> None:
+    from kafka.admin import KafkaAdminClient
+
+    # Cleanup must not mask the test's own result.
+    with contextlib.suppress(Exception):
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="e2e")
+        admin.delete_topics(list(names))
+        admin.close()
+
+
+def es(url: str) -> Any:
+    from elasticsearch import Elasticsearch
+
+    return Elasticsearch(url, request_timeout=30, retry_on_timeout=True)
+
+
+def progress(client: Any, index: str, at_least: int) -> Any:
+    """A poll check: at least `at_least` posts are searchable in `index`."""
+    return lambda: es_count(client, index) >= at_least
+
+
+@pytest.fixture
+def topics(run: Run, request: pytest.FixtureRequest) -> Any:
+    """Creates the run's topics on a given broker, deletes them afterwards."""
+    made: list[str] = []
+
+    def make(bootstrap: str) -> None:
+        create_topics(bootstrap, run.topic, run.dlq_topic)
+        made.append(bootstrap)
+
+    yield make
+    for bootstrap in made:
+        delete_topics(bootstrap, run.topic, run.dlq_topic)
+
+
+@pytest.fixture
+def index_cleanup(run: Run) -> Any:
+    clients: list[Any] = []
+    yield clients.append
+    for client in clients:
+        # The node may be the one the test stopped.
+        with contextlib.suppress(Exception):
+            client.indices.delete(index=f"{run.index}*", ignore_unavailable=True, allow_no_indices=True)
+        client.close()
+
+
+def test_job_sigkilled_twice_loses_and_duplicates_nothing(
+    run: Run, kafka_bootstrap: str, es_url: str, topics: Any, index_cleanup: Any
+) -> None:
+    client = es(es_url)
+    index_cleanup(client)
+    topics(kafka_bootstrap)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=3000, duplicates=60, seed=1)
+    total = len(replay.expected_ids)
+
+    job = run.job(kafka_bootstrap, es_url).start()
+    producer = run.producer(kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=60).start()
+    for share in (0.15, 0.45):
+        wait_until(
+            progress(client, run.index, int(share * total)),
+            DONE_TIMEOUT,
+            f"{share:.0%} indexed",
+            run.sup,
+            [producer],
+        )
+        # A crash, as when the node dies: no shutdown hook runs, the checkpoint is whatever it was.
+        job.kill()
+        job.start()
+    wait_until(progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [producer])
+
+    assert producer.wait(60) == 0
+    assert job.kills == 2
+    assert job.starts == 3
+    assert_exactly(client, run.index, replay.expected_ids)
+    assert es_count(client, run.deadletter_index) == 0
+
+
+def test_broker_restart_while_producing_loses_and_duplicates_nothing(
+    run: Run, fault_kafka: KafkaBroker, es_url: str, topics: Any, index_cleanup: Any
+) -> None:
+    client = es(es_url)
+    index_cleanup(client)
+    topics(fault_kafka.bootstrap)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=3000, duplicates=60, seed=2)
+    total = len(replay.expected_ids)
+
+    # The job restarts on a non-zero exit, as the spark-operator's restart policy would.
+    run.job(fault_kafka.bootstrap, es_url, restart=True).start()
+    producer = run.producer(
+        fault_kafka.bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=60
+    ).start()
+    wait_until(
+        progress(client, run.index, int(0.2 * total)), DONE_TIMEOUT, "20% indexed", run.sup, [producer]
+    )
+
+    fault_kafka.kill()  # crash, not a clean shutdown
+    down_since = time.monotonic()
+    while time.monotonic() - down_since < 10:  # the outage itself: the producer keeps reading the file
+        run.sup.check([producer])
+        time.sleep(0.5)
+    assert producer.running(), "the replay finished before the broker went down: raise the file size"
+    fault_kafka.up()
+
+    wait_until(progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [producer])
+    assert producer.wait(120) == 0
+    assert_exactly(client, run.index, replay.expected_ids)
+    print(f"job restarts after the broker outage: {run.sup.restarts.get('job', 0)}")
+
+
+def test_elasticsearch_down_30s_job_recovers(
+    run: Run,
+    fault_es: ElasticsearchNode,
+    kafka_bootstrap: str,
+    topics: Any,
+    index_cleanup: Any,
+    record_property: Any,
+) -> None:
+    client = es(fault_es.url)
+    index_cleanup(client)
+    topics(kafka_bootstrap)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=3000, duplicates=60, seed=3)
+    total = len(replay.expected_ids)
+
+    job = run.job(kafka_bootstrap, fault_es.url, restart=True).start()
+    producer = run.producer(kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=60).start()
+    wait_until(
+        progress(client, run.index, int(0.25 * total)), DONE_TIMEOUT, "25% indexed", run.sup, [producer]
+    )
+
+    fault_es.down()
+    down_since = time.monotonic()
+    while time.monotonic() - down_since < 30:
+        run.sup.check([producer])  # restarts the job if it gives up while ES is away
+        time.sleep(0.5)
+    fault_es.up()
+
+    wait_until(progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [producer])
+    assert producer.wait(60) == 0
+    assert_exactly(client, run.index, replay.expected_ids)
+    assert es_count(client, run.deadletter_index) == 0
+    restarts = run.sup.restarts.get("job", 0)
+    record_property("job_restarts", restarts)
+    print(f"job exit codes while Elasticsearch was down: {job.exits} (restarts: {restarts})")
+
+
+def bad_topic_values(count: int) -> list[bytes]:
+    """Values the job must dead-letter: not JSON, not UTF-8, not an object, not an event v1."""
+    event = {
+        "schema_version": 1,
+        "source": "replay",
+        "text": "looks fine",
+        "lang": "en",
+        "created_at": "2026-01-01T00:00:00.000Z",
+        "ingested_at": "2026-01-01T00:00:00.000Z",
+    }
+    kinds = [
+        lambda i: f"not json {i} {{".encode(),
+        lambda i: b"\xff\xfe\xfa invalid utf-8 " + str(i).encode(),
+        lambda i: json.dumps([i, "an array"]).encode(),
+        lambda i: json.dumps({"schema_version": 1, "id": f"direct-partial-{i}"}).encode(),
+        lambda i: json.dumps({**event, "id": f"direct-v2-{i}", "schema_version": 2}).encode(),
+    ]
+    return [kinds[i % len(kinds)](i) for i in range(count)]
+
+
+def test_malformed_records_all_dead_lettered_none_indexed(
+    run: Run, kafka_bootstrap: str, es_url: str, topics: Any, index_cleanup: Any
+) -> None:
+    from kafka import KafkaProducer
+
+    client = es(es_url)
+    index_cleanup(client)
+    topics(kafka_bootstrap)
+    max_bytes = 4096
+    bad_lines = bad_replay_lines(500, max_bytes)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=2000, bad=bad_lines, duplicates=40, seed=4)
+    bad_values = bad_topic_values(500)
+
+    run.job(kafka_bootstrap, es_url).start()
+    producer = run.producer(
+        kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=250, MAX_POST_BYTES=max_bytes
+    ).start()
+
+    # Bad values straight to the topic, interleaved with the producer's posts.
+    sent: list[str] = []
+    errors: list[BaseException] = []
+
+    def send_bad() -> None:
+        kp = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+        try:
+            for i in range(0, len(bad_values), 50):
+                futures = [kp.send(run.topic, value=v) for v in bad_values[i : i + 50]]
+                kp.flush()
+                sent.extend(f"{m.topic}:{m.partition}:{m.offset}" for m in (f.get(30) for f in futures))
+                time.sleep(0.5)
+        except BaseException as exc:  # reported by the test thread
+            errors.append(exc)
+        finally:
+            kp.close()
+
+    sender = threading.Thread(target=send_bad)
+    sender.start()
+    sender.join(timeout=120)
+    assert not errors, errors
+    assert len(sent) == len(bad_values)
+
+    total = len(replay.expected_ids)
+    wait_until(
+        progress(client, run.index, total), DONE_TIMEOUT, "every valid post indexed", run.sup, [producer]
+    )
+    wait_until(
+        progress(client, run.deadletter_index, len(bad_values)),
+        DONE_TIMEOUT,
+        "the job's dead letters",
+        run.sup,
+        [producer],
+    )
+    assert producer.wait(60) == 0
+
+    assert_exactly(client, run.index, replay.expected_ids)
+    # The job: one dead letter per bad record that reached the topic, keyed by its position.
+    dead = es_docs(client, run.deadletter_index, ["reason", "raw"])
+    assert set(dead) == set(sent), (
+        f"missing {sorted(set(sent) - set(dead))[:5]}, extra {sorted(set(dead) - set(sent))[:5]}"
+    )
+    assert all(d.get("reason") for d in dead.values())
+    # The producer: one dead letter per malformed line, carrying the line itself.
+    wait_until(
+        lambda: topic_size(kafka_bootstrap, run.dlq_topic) >= len(bad_lines),
+        60,
+        "the producer's dead letters",
+    )
+    records = [json.loads(r.value) for r in read_topic(kafka_bootstrap, run.dlq_topic)]
+    assert len(records) == len(bad_lines)
+    assert sorted(r["raw"] for r in records) == sorted(bad_lines)
+    assert {r["reason"] for r in records} <= {
+        "bad_json",
+        "bad_shape",
+        "missing_field",
+        "wrong_type",
+        "oversized",
+    }
+    print(
+        f"dead letters: producer {len(records)} (topic {run.dlq_topic}), job {len(dead)} "
+        f"(index {run.deadletter_index}); indexed {total}"
+    )

@@ -1,0 +1,162 @@
+"""The job's settings: defaults, validation (error names the variable), derived options."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from spark_job_helpers import console_script
+
+from sentiment_job import job
+from sentiment_job.settings import SettingsError, Trigger, from_env, parse_duration_ms
+
+BASE = {"CHECKPOINT_LOCATION": "/tmp/ckpt", "SPARK_JARS": ""}
+
+
+def test_defaults_match_the_design_table() -> None:
+    s = from_env(BASE)
+    assert s.kafka_bootstrap_servers == "localhost:9092"
+    assert s.kafka_topic == "posts"
+    assert s.starting_offsets == "earliest"
+    assert s.max_offsets_per_trigger is None
+    assert s.fail_on_data_loss is True
+    assert s.es_url == "http://localhost:9200"
+    assert (s.es_index, s.es_deadletter_index) == ("tweets-sentiment", "tweets-sentiment-deadletter")
+    assert (s.es_bulk_chunk_size, s.es_max_retries) == (500, 5)
+    assert s.sentiment_model == "textblob"
+    assert s.sentiment_languages == frozenset({"en", "und"})
+    assert s.trigger == Trigger(available_now=False, interval_ms=0)
+    assert (s.metrics_host, s.metrics_port) == ("0.0.0.0", 9109)
+    assert s.log_level == "INFO"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CHECKPOINT_LOCATION", ""),
+        ("KAFKA_BOOTSTRAP_SERVERS", "no-port"),
+        ("KAFKA_TOPIC", "bad topic"),
+        ("KAFKA_SECURITY_PROTOCOL", "TLS"),
+        ("KAFKA_SASL_MECHANISM", "GSSAPI"),
+        ("STARTING_OFFSETS", "yesterday"),
+        ("MAX_OFFSETS_PER_TRIGGER", "0"),
+        ("MAX_OFFSETS_PER_TRIGGER", "lots"),
+        ("FAIL_ON_DATA_LOSS", "maybe"),
+        ("ES_URL", "localhost:9200"),
+        ("ES_INDEX", "Tweets"),
+        ("ES_INDEX", "a*b"),
+        ("ES_DEADLETTER_INDEX", "tweets-sentiment"),
+        ("ES_BULK_CHUNK_SIZE", "0"),
+        ("ES_MAX_RETRIES", "-1"),
+        ("ES_REQUEST_TIMEOUT_SECONDS", "0"),
+        ("SENTIMENT_MODEL", "bert"),
+        ("SENTIMENT_LANGUAGES", " , "),
+        ("TRIGGER", "continuous=1s"),
+        ("TRIGGER", "processingTime=soon"),
+        ("METRICS_PORT", "70000"),
+        ("LOG_LEVEL", "LOUD"),
+        ("KAFKA_SSL_CAFILE", "/nonexistent/ca.crt"),
+        ("SPARK_JARS", "/nonexistent/x.jar"),
+    ],
+)
+def test_bad_value_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        from_env({**BASE, variable: value})
+    assert info.value.variable == variable
+    assert str(info.value).startswith(variable)
+
+
+def test_sasl_needs_credentials_and_builds_a_scram_jaas_config(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as info:
+        from_env({**BASE, "KAFKA_SECURITY_PROTOCOL": "SASL_SSL"})
+    assert info.value.variable == "KAFKA_SASL_USERNAME"
+
+    secret = tmp_path / "password"
+    secret.write_text('p"w\\d\n')
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    s = from_env(
+        {
+            **BASE,
+            "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "KAFKA_SASL_USERNAME": "job",
+            "KAFKA_SASL_PASSWORD_FILE": str(secret),
+            "KAFKA_SSL_CAFILE": str(ca),
+            "MAX_OFFSETS_PER_TRIGGER": "1000",
+        }
+    )
+    opts = s.kafka_options()
+    assert opts["kafka.security.protocol"] == "SASL_SSL"
+    assert opts["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert opts["kafka.sasl.jaas.config"] == (
+        'org.apache.kafka.common.security.scram.ScramLoginModule required username="job" password="p\\"w\\\\d";'
+    )
+    assert opts["kafka.ssl.truststore.type"] == "PEM"
+    assert opts["kafka.ssl.truststore.location"] == str(ca)
+    assert opts["maxOffsetsPerTrigger"] == "1000"
+    assert opts["failOnDataLoss"] == "true"
+    # The password never shows in the settings' repr (which a log line might print).
+    assert "p\\" not in repr(s) and 'p"w' not in repr(s)
+
+
+def test_plaintext_has_no_security_options() -> None:
+    opts = from_env(BASE).kafka_options()
+    assert opts["kafka.security.protocol"] == "PLAINTEXT"
+    assert not any(k.startswith(("kafka.sasl", "kafka.ssl")) for k in opts)
+
+
+def test_es_credentials() -> None:
+    s = from_env({**BASE, "ES_USERNAME": "elastic", "ES_PASSWORD": "s3cret"})
+    assert s.es_client_kwargs()["basic_auth"] == ("elastic", "s3cret")
+    assert "s3cret" not in repr(s)
+    with pytest.raises(SettingsError) as info:
+        from_env({**BASE, "ES_USERNAME": "elastic"})
+    assert info.value.variable == "ES_PASSWORD"
+    with pytest.raises(SettingsError) as info:
+        from_env({**BASE, "ES_USERNAME": "elastic", "ES_PASSWORD": "x", "ES_API_KEY": "k"})
+    assert info.value.variable == "ES_API_KEY"
+
+
+@pytest.mark.parametrize(
+    ("text", "ms"),
+    [("0", 0), ("500ms", 500), ("2 seconds", 2000), ("1.5s", 1500), ("1 minute", 60_000), ("3", 3000)],
+)
+def test_durations(text: str, ms: int) -> None:
+    assert parse_duration_ms(text) == ms
+
+
+def test_triggers() -> None:
+    assert from_env({**BASE, "TRIGGER": "availableNow"}).trigger.spark_kwargs() == {"availableNow": True}
+    assert from_env({**BASE, "TRIGGER": "processingTime=2 seconds"}).trigger.spark_kwargs() == {
+        "processingTime": "2000 milliseconds"
+    }
+
+
+def test_spark_configs_local_and_under_spark_submit() -> None:
+    s = from_env({**BASE, "SPARK_JARS": ""})
+    local = job.spark_configs(s, under_submit=False)
+    assert local["spark.master"] == "local[*]"
+    assert local["spark.ui.enabled"] == "false"
+    assert local["spark.python.worker.reuse"] == "true"
+    submitted = job.spark_configs(s, under_submit=True)
+    # spark-submit (the image on Kubernetes) decides master, jars and UI.
+    assert "spark.master" not in submitted and "spark.ui.enabled" not in submitted
+
+
+def test_console_script_exits_2_naming_the_variable() -> None:
+    result = subprocess.run(
+        [console_script("tweet-sentiment-job")],
+        env={"PATH": "/usr/bin:/bin", "CHECKPOINT_LOCATION": "/tmp/x", "TRIGGER": "sometimes"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "TRIGGER" in result.stderr
+
+
+def test_missing_checkpoint_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("CHECKPOINT_LOCATION", raising=False)
+    assert job.main() == 2
+    assert "CHECKPOINT_LOCATION" in capsys.readouterr().err

@@ -1,0 +1,184 @@
+"""The Elasticsearch sink: retry classification, documents, and bulk writes on the real node."""
+
+from __future__ import annotations
+
+import math
+import socket
+from typing import Any
+
+import pytest
+from spark_job_helpers import all_docs
+
+from sentiment_job.es_setup import install
+from sentiment_job.settings import Settings
+from sentiment_job.sink import (
+    LATENCY_BUCKETS,
+    PartitionStats,
+    PartitionWriter,
+    SinkUnavailable,
+    backoff_seconds,
+    bulk_with_retries,
+    classify_status,
+    deadletter_action,
+    document_action,
+    merge_stats,
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (200, "ok"),
+        (201, "ok"),
+        (None, "retry"),
+        (408, "retry"),
+        (429, "retry"),
+        (500, "retry"),
+        (502, "retry"),
+        (503, "retry"),
+        (504, "retry"),
+        (400, "reject"),
+        (404, "reject"),
+        (409, "reject"),
+        (413, "reject"),
+    ],
+)
+def test_classify_status(status: int | None, kind: str) -> None:
+    assert classify_status(status) == kind
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    delays = [backoff_seconds(i) for i in range(10)]
+    assert delays[:4] == [0.5, 1.0, 2.0, 4.0]
+    assert max(delays) == 30.0
+    assert delays == sorted(delays)
+
+
+def row(**overrides: Any) -> dict[str, Any]:
+    base = {
+        "raw": '{"id": "1"}',
+        "topic": "posts",
+        "partition": 2,
+        "offset": 41,
+        "kafka_timestamp": "2026-01-02T03:04:06.100Z",
+        "id": "1",
+        "source": "x",
+        "text": "Great!",
+        "clean_text": "Great!",
+        "lang": "en",
+        "created_at": "2026-01-02T03:04:05.000Z",
+        "ingested_at": "2026-01-02T03:04:06.000Z",
+        "ingested_at_epoch": 1767323046.0,
+        "reason": None,
+        "error": None,
+        "polarity": 1.0,
+        "subjectivity": 0.75,
+        "sentiment": "Positive",
+        "model": "textblob",
+    }
+    base.update(overrides)
+    return base
+
+
+def test_document_action_has_the_design_fields_and_a_deterministic_id() -> None:
+    action = document_action("idx", row(polarity=math.nan, subjectivity=math.nan, sentiment="Unsupported"), "T")
+    assert action["_op_type"] == "index"
+    assert action["_id"] == "x:1"
+    doc = action["_source"]
+    assert set(doc) == {
+        "id", "source", "text", "clean_text", "lang", "created_at", "ingested_at", "indexed_at",
+        "polarity", "subjectivity", "sentiment", "model",
+    }  # fmt: skip
+    # NaN would make the bulk body invalid JSON: it must become null.
+    assert doc["polarity"] is None and doc["subjectivity"] is None
+    assert doc["indexed_at"] == "T"
+
+
+def test_deadletter_action_id_is_kafka_coordinates() -> None:
+    action = deadletter_action("dl", row(reason="invalid_json"), "invalid_json", "not JSON", "T")
+    assert action["_id"] == "posts:2:41"
+    assert set(action["_source"]) == {
+        "raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at",
+    }  # fmt: skip
+    # Without Kafka coordinates (enrich on a plain DataFrame) Elasticsearch picks the id.
+    assert "_id" not in deadletter_action("dl", row(topic=None, partition=math.nan), "r", None, "T")
+
+
+def test_stats_merge_and_roundtrip() -> None:
+    a, b = PartitionStats(), PartitionStats()
+    a.indexed["Positive"] += 2
+    a.observe_latency(0.05)
+    b.observe_latency(10_000)
+    b.observe_latency(-3)  # clock skew counts as zero, not as a negative latency
+    b.deadlettered["invalid_json"] += 1
+    total = merge_stats([a.to_json(), b.to_json()])
+    assert total.indexed == {"Positive": 2}
+    assert total.deadlettered == {"invalid_json": 1}
+    assert total.latency_count == 3
+    assert total.latency_buckets[0] == 2 and total.latency_buckets[-1] == 1
+    assert len(total.latency_buckets) == len(LATENCY_BUCKETS) + 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_unreachable_elasticsearch_is_retried_then_raises() -> None:
+    from elasticsearch import Elasticsearch
+
+    client = Elasticsearch(f"http://127.0.0.1:{_closed_port()}", request_timeout=2, max_retries=0)
+    delays: list[float] = []
+    with pytest.raises(SinkUnavailable, match="after 3 retries"):
+        bulk_with_retries(client, [{"_index": "x", "_id": "1", "_source": {}}], 3, delays.append)
+    assert delays == [0.5, 1.0, 2.0]
+
+
+@pytest.mark.es
+def test_writer_indexes_deduplicates_and_deadletters_rejections(es_client: Any, es_url: str, indices: Any) -> None:
+    index = indices()
+    settings = Settings(
+        checkpoint_location="unused",
+        es_url=es_url,
+        es_index=index,
+        es_deadletter_index=f"{index}-dl",
+        es_bulk_chunk_size=2,
+    )
+    install(es_client, settings)
+    # An index whose mapping makes `text` a number: the document cannot be indexed, ever.
+    bad_index = f"{index}-dl-bad"
+    es_client.indices.create(index=bad_index, mappings={"properties": {"text": {"type": "long"}}})
+    try:
+        rows = [
+            row(id="1", offset=1),
+            row(id="1", offset=2, text="Great again!"),  # same post twice: one document
+            row(id="2", offset=3, sentiment="Unsupported", polarity=math.nan, subjectivity=math.nan),
+            row(id="3", offset=4, reason="invalid_text", error="text must be a non-empty string"),
+        ]
+        writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
+        writer.write_rows(rows)
+        docs = all_docs(es_client, index)
+        assert set(docs) == {"x:1", "x:2"}
+        assert docs["x:1"]["text"] == "Great again!"
+        assert docs["x:2"]["polarity"] is None and docs["x:2"]["sentiment"] == "Unsupported"
+        dead = all_docs(es_client, f"{index}-dl")
+        assert set(dead) == {"posts:2:4"}
+        assert dead["posts:2:4"]["reason"] == "invalid_text"
+        assert writer.stats.indexed == {"Positive": 2, "Unsupported": 1}
+        assert writer.stats.latency_count == 3
+
+        # Per-document rejection (400 mapping error) → dead letter with the reason, no exception.
+        bad = Settings(
+            checkpoint_location="unused", es_url=es_url, es_index=bad_index, es_deadletter_index=f"{index}-dl"
+        )
+        writer = PartitionWriter(es_client, bad, sleep=lambda _: None)
+        writer.write_rows([row(id="9", offset=9)])
+        assert writer.stats.indexed == {}
+        assert sum(writer.stats.rejected.values()) == 1
+        assert writer.stats.deadlettered == {"es_rejected": 1}
+        dead = all_docs(es_client, f"{index}-dl")
+        assert dead["posts:2:9"]["reason"] == "es_rejected"
+        assert "HTTP 400" in dead["posts:2:9"]["error"]
+    finally:
+        es_client.options(ignore_status=404).indices.delete(index=bad_index)

@@ -1,0 +1,134 @@
+"""The streaming transform on small DataFrames in a local Spark: parsing, validation,
+dead-letter reasons, cleaning, scoring (the same code the job runs on each micro-batch)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+import pytest
+from spark_job_helpers import event
+
+from sentiment_job.settings import Settings
+from sentiment_job.transform import REASONS, enrich, prepare, score_pandas
+
+pytestmark = pytest.mark.spark
+
+SETTINGS = Settings(checkpoint_location="unused")
+
+# raw value → expected dead-letter reason
+INVALID: dict[Any, str] = {
+    "": "empty_value",
+    "   ": "empty_value",
+    "not json": "invalid_json",
+    "[1, 2]": "invalid_json",
+    '"a string"': "invalid_json",
+    '{"unterminated": ': "invalid_json",
+    "{}": "unsupported_schema_version",
+    json.dumps(event("a", schema_version=2)): "unsupported_schema_version",
+    json.dumps(event("b", schema_version="1")): "unsupported_schema_version",
+    json.dumps(event("c", schema_version=None)): "unsupported_schema_version",
+    json.dumps(event(123)): "invalid_id",  # type: ignore[arg-type]
+    json.dumps(event("")): "invalid_id",
+    json.dumps(event("d", id=None)): "invalid_id",
+    json.dumps(event("x" * 600)): "invalid_id",  # `<source>:<id>` over Elasticsearch's 512 bytes
+    json.dumps(event("e", source="tiktok")): "invalid_source",
+    json.dumps(event("f", source=None)): "invalid_source",
+    json.dumps(event("g", text="")): "invalid_text",
+    json.dumps(event("h", text="  \n ")): "invalid_text",
+    json.dumps(event("i", text={"nested": "object"})): "invalid_text",
+    json.dumps(event("j", text=None)): "invalid_text",
+    json.dumps(event("k", lang=["en"])): "invalid_lang",
+    json.dumps(event("l", created_at="yesterday")): "invalid_created_at",
+    json.dumps(event("m", created_at=None)): "invalid_created_at",
+    json.dumps(event("n", created_at=1700000000)): "invalid_created_at",
+    json.dumps(event("o", ingested_at="2026-13-45T99:00:00Z")): "invalid_ingested_at",
+}
+VALID = [
+    event("v1", "I love this, what a wonderful day"),
+    event("v2", "This is the worst, I hate it", lang="en-GB"),
+    event("v3", "Ceci est magnifique", lang="fr"),
+    event("v4", "RT @someone: &amp; plain words here https://t.co/abc #tagged", lang=None),
+    event("v5", "ok", source="bluesky", created_at="2026-01-02T03:04:05+02:00"),
+]
+
+
+def test_every_invalid_record_gets_its_reason_and_valid_ones_none(spark: Any) -> None:
+    rows = [(raw,) for raw in INVALID] + [(None,)] + [(json.dumps(v),) for v in VALID]
+    out = prepare(spark.createDataFrame(rows, "value string")).collect()
+    by_raw = {r["raw"]: r for r in out}
+    for raw, reason in INVALID.items():
+        assert by_raw[raw]["reason"] == reason, (raw, by_raw[raw]["error"])
+        assert by_raw[raw]["error"], raw
+    assert by_raw[None]["reason"] == "empty_value"
+    valid = {r["id"]: r for r in out if r["reason"] is None}
+    assert set(valid) == {"v1", "v2", "v3", "v4", "v5"}
+    assert all(r["reason"] in REASONS for r in out if r["reason"])
+    # Timestamps normalised to UTC with milliseconds; the offset form is converted.
+    assert valid["v1"]["created_at"] == "2026-01-02T03:04:05.678Z"
+    assert valid["v5"]["created_at"] == "2026-01-02T01:04:05.000Z"
+    assert valid["v1"]["ingested_at_epoch"] == pytest.approx(1767323046.0)
+    # A missing lang is "und"; tags keep their case.
+    assert valid["v4"]["lang"] == "und" and valid["v2"]["lang"] == "en-GB"
+    # Cleaning runs in the JVM (the analysis worker's SQL twin of clean_text).
+    assert valid["v4"]["clean_text"] == "& plain words here tagged"
+
+
+def test_kafka_coordinates_and_binary_values(spark: Any) -> None:
+    df = spark.createDataFrame(
+        [
+            (b"\xff\xfe not utf-8", "posts", 2, 40, "2026-01-02 03:04:06.5"),
+            (json.dumps(event("z")).encode(), "posts", 1, 7, "2026-01-02 03:04:07"),
+        ],
+        "value binary, topic string, partition int, offset long, timestamp string",
+    ).selectExpr("value", "topic", "partition", "offset", "cast(timestamp as timestamp) as timestamp")
+    rows = {r["offset"]: r for r in prepare(df).collect()}
+    assert rows[40]["reason"] == "invalid_utf8"
+    assert (rows[40]["topic"], rows[40]["partition"]) == ("posts", 2)
+    assert rows[40]["kafka_timestamp"] == "2026-01-02T03:04:06.500Z"
+    assert rows[7]["reason"] is None and rows[7]["id"] == "z"
+
+
+def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
+    values = [json.dumps(v) for v in VALID] + ["not json", json.dumps(event("dup"))] * 2
+    docs_df, dead_df = enrich(spark.createDataFrame([(v,) for v in values], "value string"), SETTINGS)
+    docs = {r["id"]: r for r in docs_df.collect()}
+    dead = dead_df.collect()
+    assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "dup"}
+    assert [d["reason"] for d in dead] == ["invalid_json", "invalid_json"]
+    assert docs["v1"]["sentiment"] == "Positive" and docs["v1"]["polarity"] > 0
+    assert docs["v2"]["sentiment"] == "Negative" and docs["v2"]["polarity"] < 0  # en-GB counts as en
+    assert docs["v3"]["sentiment"] == "Unsupported"
+    assert docs["v3"]["polarity"] is None and docs["v3"]["subjectivity"] is None
+    assert all(d["model"] == "textblob" for d in docs.values())
+    assert all(0.0 <= d["subjectivity"] <= 1.0 for d in docs.values() if d["subjectivity"] is not None)
+
+
+def test_vader_model(spark: Any) -> None:
+    settings = Settings(checkpoint_location="unused", sentiment_model="vader")
+    docs_df, _ = enrich(spark.createDataFrame([(json.dumps(event("q", "this is awful :(")),)], "value string"), settings)
+    (doc,) = docs_df.collect()
+    assert (doc["model"], doc["sentiment"]) == ("vader", "Negative")
+    assert doc["subjectivity"] is None  # VADER has no subjectivity
+
+
+def test_an_analyzer_failure_dead_letters_only_the_post_at_fault() -> None:
+    def fragile(texts: pd.Series, langs: pd.Series, model: str, languages: frozenset[str]) -> pd.DataFrame:
+        if any("boom" in t for t in texts):
+            raise RuntimeError("analyzer crashed")
+        return pd.DataFrame({"polarity": 0.5, "subjectivity": 0.5, "sentiment": "Positive"}, index=texts.index)
+
+    pdf = pd.DataFrame(
+        {
+            "clean_text": ["fine", "boom", "also fine", None],
+            "lang": ["en", "en", "en", None],
+            "reason": [None, None, None, "invalid_json"],
+            "error": [None, None, None, "not JSON"],
+        }
+    )
+    out = score_pandas(pdf, "textblob", frozenset({"en"}), score=fragile)
+    assert out["reason"].tolist() == [None, "sentiment_error", None, "invalid_json"]
+    assert "analyzer crashed" in out["error"][1]
+    assert out["sentiment"].tolist()[::2] == ["Positive", "Positive"]
+    assert out["model"].tolist() == ["textblob", None, "textblob", None]
