@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.bench.memory import MemorySampler
 from tests.bench.stats import percentile, slope, sustained
-from tests.e2e.pipeline import Proc, Supervisor, console_script, job_env, producer_env, setup_es, wait_until
+from tests.e2e.pipeline import Proc, Supervisor, console_script, job_env, producer_env, wait_until
 
 
 def parse_ts(value: str) -> float:
@@ -100,7 +100,6 @@ class Pipeline:
         create_topic(env.bootstrap, p.topic, partitions)
         create_topic(env.bootstrap, p.topic + ".deadletter", 1)
         p.offsets = EndOffsets(env.bootstrap, p.topic)
-        setup_es(env.es_url, p.index, sup.workdir / "setup-es.log")
         # Default trigger (processingTime=0) and default master (local[*]): the job as it ships.
         job_settings = job_env(
             env.bootstrap, p.topic, env.es_url, p.index, sup.workdir / "checkpoint", env.spark_jars,

@@ -26,10 +26,10 @@ def _comm(pid: int) -> str:
 
 
 def classify(root: int, pid: int) -> str:
-    """Which part of the job's tree a pid is: the driver (Python), its JVM, or a Python worker."""
+    """Which part of a tree a pid is: the root (Python), a JVM, or a Python worker."""
     if pid == root:
-        return "driver"
-    return "jvm" if _comm(pid) == "java" else "python workers"
+        return "main process (Python)"
+    return "Spark JVM (driver, local executors)" if _comm(pid) == "java" else "Python workers"
 
 
 @dataclass

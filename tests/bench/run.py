@@ -26,7 +26,7 @@ from tests.bench.machine import load_average, machine_info
 from tests.bench.memory import MemorySampler
 from tests.bench.report import render
 from tests.bench.stats import median, percentile
-from tests.services.common import REPO_ROOT, ServiceError, state_dir
+from tests.services.common import REPO_ROOT, ServiceError, state_dir, versions
 from tests.services.elasticsearch import ElasticsearchNode
 from tests.services.kafka import KafkaBroker
 from tests.services.spark_jars import spark_kafka_jars
@@ -45,12 +45,13 @@ def config() -> dict[str, Any]:
         "rates": [float(r) for r in rates.split(",")],
         "skip": set(filter(None, (env("BENCH_SKIP") or "").split(","))),
         "partitions": 3,
+        "stage_partitions": 2,
         "ramp": 5.0 if quick else 10.0,
         "window": 15.0 if quick else 60.0,
         "drain_timeout": 120.0 if quick else 300.0,
         "latency_rates": [50, 1000],
         "latency_model": "textblob",
-        "latency_warmup": 5.0 if quick else 5.0,
+        "latency_warmup": 5.0,
         "latency_window": 15.0 if quick else 30.0,
         "output": Path(env("BENCH_OUTPUT") or REPO_ROOT / "docs" / "benchmarks.md"),
     }
@@ -77,62 +78,74 @@ def next_rate(steps: list[e2e.Step], rates: list[float], tried: set[float]) -> f
 
 
 def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env) -> None:
-    skip = cfg["skip"]
     with MemorySampler() as sampler:
         for model in cfg["e2e_models"]:
             print(f"[e2e] {model}: starting the job", flush=True)
             p = e2e.Pipeline.start(env, model, cfg["partitions"], sampler)
             try:
                 results["startup"][model] = p.wait_ready(600, sampler)
-                if model == cfg["latency_model"] and "latency" not in skip:
+                if model == cfg["latency_model"] and "latency" not in cfg["skip"]:
                     for rate in cfg["latency_rates"]:
-                        runs = []
-                        for i in range(cfg["runs"]):
-                            r = e2e.latency_run(p, rate, cfg["latency_warmup"], cfg["latency_window"], sampler)
-                            print(
-                                f"[latency] {rate}/s run {i + 1}: indexed p99 {percentile(r.indexed, 99):.3f}s, "
-                                f"searchable p99 {percentile(r.searchable, 99):.3f}s "
-                                f"({len(r.indexed)}/{len(r.searchable)} samples)",
-                                flush=True,
-                            )
-                            runs.append(r)
-                        results["latency"][rate] = {
-                            kind: {q: median([r.pct(kind, q) for r in runs]) for q in (50, 95, 99)}
-                            for kind in ("indexed", "searchable")
-                        } | {
-                            "n_indexed": sum(len(r.indexed) for r in runs),
-                            "n_searchable": sum(len(r.searchable) for r in runs),
-                            "unfound": sum(r.unfound for r in runs),
-                        }
-                if "throughput" not in skip:
-                    steps: list[e2e.Step] = []
-                    tried: set[float] = set()
-                    while (rate := next_rate(steps, cfg["rates"], tried)) is not None:
-                        tried.add(rate)
-                        step = e2e.throughput_step(p, rate, cfg["ramp"], cfg["window"], sampler)
-                        steps.append(step)
-                        print(
-                            f"[throughput] {model} {rate:,.0f}/s: produced {step.produced_rate:,.0f}/s, "
-                            f"indexed {step.indexed_rate:,.0f}/s, backlog {step.backlog_start:,}→"
-                            f"{step.backlog_end:,} ({step.why})",
-                            flush=True,
-                        )
-                        try:
-                            p.drain(cfg["drain_timeout"])
-                        except AssertionError:
-                            print("[throughput] backlog did not drain; stopping the steps", flush=True)
-                            break
-                    results["steps"][model] = steps
-                    good = [s.rate for s in steps if s.sustained]
+                        results["latency"][rate] = latency(cfg, p, rate, sampler)
+                if "throughput" not in cfg["skip"]:
+                    results["steps"][model] = throughput(cfg, p, sampler)
+                    good = [s.rate for s in results["steps"][model] if s.sustained]
                     results["sustained"][model] = max(good) if good else 0.0
+            except Exception as exc:
+                # Keep what was measured; the page says what failed and where the logs are.
+                first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                results["notes"].append(f"end-to-end ({model}) failed: {first} (logs: {p.sup.workdir})")
+                print(f"[e2e] {model} failed:\n{exc}", file=sys.stderr, flush=True)
             finally:
                 p.close()
         results["memory"] = sampler.peaks
 
 
+def latency(cfg: dict[str, Any], p: e2e.Pipeline, rate: float, sampler: MemorySampler) -> dict[str, Any]:
+    runs = []
+    for i in range(cfg["runs"]):
+        r = e2e.latency_run(p, rate, cfg["latency_warmup"], cfg["latency_window"], sampler)
+        print(
+            f"[latency] {rate}/s run {i + 1}: indexed p99 {percentile(r.indexed, 99):.3f}s, "
+            f"searchable p99 {percentile(r.searchable, 99):.3f}s ({len(r.indexed)}/{len(r.searchable)} samples)",
+            flush=True,
+        )
+        runs.append(r)
+    out: dict[str, Any] = {
+        kind: {q: median([r.pct(kind, q) for r in runs]) for q in (50, 95, 99)}
+        for kind in ("indexed", "searchable")
+    }
+    out["n_indexed"] = sum(len(r.indexed) for r in runs)
+    out["n_searchable"] = sum(len(r.searchable) for r in runs)
+    out["unfound"] = sum(r.unfound for r in runs)
+    return out
+
+
+def throughput(cfg: dict[str, Any], p: e2e.Pipeline, sampler: MemorySampler) -> list[e2e.Step]:
+    steps: list[e2e.Step] = []
+    tried: set[float] = set()
+    while (rate := next_rate(steps, cfg["rates"], tried)) is not None:
+        tried.add(rate)
+        step = e2e.throughput_step(p, rate, cfg["ramp"], cfg["window"], sampler)
+        steps.append(step)
+        print(
+            f"[throughput] {p.model} {rate:,.0f}/s: produced {step.produced_rate:,.0f}/s, "
+            f"indexed {step.indexed_rate:,.0f}/s, backlog {step.backlog_start:,}→{step.backlog_end:,} ({step.why})",
+            flush=True,
+        )
+        try:
+            p.drain(cfg["drain_timeout"])
+        except AssertionError:
+            print("[throughput] the backlog did not drain; stopping the steps", flush=True)
+            break
+    return steps
+
+
 def main() -> int:
     cfg = config()
     t0 = time.monotonic()
+    # The stage benchmark runs Spark in this process: the same Java as the job's.
+    os.environ.setdefault("JAVA_HOME", versions()["JAVA_HOME_SPARK"])
     run_id = uuid.uuid4().hex[:8]
     workdir = state_dir() / "bench" / run_id
     workdir.mkdir(parents=True, exist_ok=True)
@@ -147,13 +160,17 @@ def main() -> int:
         "startup": {},
     }
     if cfg["quick"]:
-        results["notes"].append("BENCH_QUICK=1 smoke run: single runs, small data, short windows; not representative.")
+        results["notes"].append(
+            "BENCH_QUICK=1 smoke run: single runs, small data, short windows; not representative."
+        )
     if os.environ.get("BENCH_NOTE"):
         results["notes"].append(os.environ["BENCH_NOTE"])
 
     if "stage" not in cfg["skip"]:
         print("[stage] sentiment stage throughput", flush=True)
-        results["stage"] = stage.run(cfg["posts"], cfg["models"], cfg["runs"], workdir)
+        results["stage"] = stage.run(
+            cfg["posts"], cfg["models"], cfg["runs"], workdir, cfg["stage_partitions"]
+        )
 
     if not {"latency", "throughput"} <= cfg["skip"]:
         kafka, es = KafkaBroker(), ElasticsearchNode()
@@ -162,7 +179,9 @@ def main() -> int:
             for svc in (kafka, es):
                 if svc.up():
                     started.append(svc)
-            env = e2e.Env(kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id)
+            env = e2e.Env(
+                kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id
+            )
             run_e2e(cfg, results, env)
         except ServiceError as exc:
             print(f"error: {exc}", file=sys.stderr)

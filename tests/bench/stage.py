@@ -46,7 +46,8 @@ def write_parquet(spark: Any, events: list[tuple[bytes, bytes]], path: Path, par
 
     per = -(-len(events) // partitions)
     rows = [
-        (key, value, "bench", i // per, i % per, dt.now(timezone.utc), 0) for i, (key, value) in enumerate(events)
+        (key, value, "bench", i // per, i % per, dt.now(timezone.utc), 0)
+        for i, (key, value) in enumerate(events)
     ]
     schema = "key BINARY, value BINARY, topic STRING, partition INT, offset BIGINT, timestamp TIMESTAMP, timestampType INT"
     spark.createDataFrame(rows, schema).repartition(partitions, "partition").write.mode("overwrite").parquet(
@@ -75,11 +76,22 @@ def ours(spark: Any, path: Path, model: str, partitions: int) -> float:
     return timed(lambda: docs.write.format("noop").mode("overwrite").save())
 
 
+def prepare_only(spark: Any, path: Path, partitions: int) -> float:
+    """The JVM half of ours alone (parse, validate, clean): where the time goes."""
+    from sentiment_job.transform import prepare
+
+    df = spark.read.parquet(str(path))
+    if df.rdd.getNumPartitions() != partitions:
+        df = df.repartition(partitions, "partition")
+    return timed(lambda: prepare(df).write.format("noop").mode("overwrite").save())
+
+
 def pure_python(events: list[tuple[bytes, bytes]], model: str) -> float:
     """The same clean + score code in one process, from the event JSON."""
     import json
 
     import pandas as pd
+
     from sentiment_job.cleaning import clean_text
     from sentiment_job.sentiment import get_analyzer, score_frame
 
@@ -100,6 +112,7 @@ def original(spark: Any, path: Path) -> float:
     """Row-at-a-time UDFs as in the original write-up: TextBlob twice per row, one partition."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import FloatType, StringType
+
     from sentiment_job.cleaning import clean_text
 
     def polarity(text: str) -> float:
@@ -163,6 +176,7 @@ def run(posts: int, models: list[str], runs: int, workdir: Path, partitions: int
                 ):
                     result.runs.setdefault(f"{name}/{model}", []).append(posts / seconds)
             result.runs.setdefault("original/textblob", []).append(posts / original(spark, data))
+            result.runs.setdefault("prepare/jvm", []).append(posts / prepare_only(spark, data, partitions))
             print(
                 f"[stage] run {i + 1}/{runs}: "
                 + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in sorted(result.runs.items())),

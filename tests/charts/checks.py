@@ -315,3 +315,25 @@ def _comment_block_has_marker(lines: list[str], i: int) -> bool:
             return True
         j -= 1
     return False
+
+
+def documented_values_keys(text: str) -> list[str]:
+    """Dotted paths of values.yaml keys carrying their own `# --` comment (helm-docs rows)."""
+    lines = text.splitlines()
+    key_re = re.compile(r"^(\s*)([A-Za-z0-9_.-]+):")
+    stack: list[tuple[int, str, bool]] = []
+    out = []
+    for i, line in enumerate(lines):
+        m = key_re.match(line)
+        if not m or line.lstrip().startswith(("#", "-")):
+            continue
+        indent, key = len(m.group(1)), m.group(2)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if stack and stack[-1][2]:
+            continue
+        documented = _comment_block_has_marker(lines, i)
+        if documented:
+            out.append(".".join([s[1] for s in stack] + [key]))
+        stack.append((indent, key, documented))
+    return out

@@ -5,6 +5,7 @@ values schema's enums are the settings' choices."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -120,3 +121,60 @@ def test_drift_is_detected(rendered) -> None:
 )
 def test_schema_enums_are_the_settings_choices(schema_path, choices) -> None:
     assert sorted(schema_enum(*schema_path)) == sorted(choices())
+
+
+# ---- the programs accept what the chart renders ----------------------------------------------
+
+SECRETS = "/var/run/secrets/tweet-sentiment/"
+
+
+def materialize(env: dict[str, dict], tmp: Path) -> dict[str, str]:
+    """Rendered env as the container sees it: mounted secret files become temp files."""
+    out = {}
+    for name, var in env.items():
+        assert set(var) == {"name", "value"}, f"{name}: only plain values (secrets are files)"
+        value = var["value"]
+        if value.startswith(SECRETS):
+            path = tmp / value.removeprefix(SECRETS)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("placeholder-secret\n")
+            value = str(path)
+        out[name] = value
+    return out
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_producer_accepts_the_rendered_env(rendered, variant: str, tmp_path: Path, monkeypatch) -> None:
+    from tweet_producer.settings import load_settings
+
+    dep = one(rendered[variant], "Deployment", "-producer")
+    env = materialize(container_env(dep["spec"]["template"]["spec"]), tmp_path)
+    # The image's Dockerfile sets REPLAY_FILE to its bundled sample; stand in for it.
+    sample = tmp_path / "sample.jsonl"
+    sample.write_text("")
+    env.setdefault("REPLAY_FILE", str(sample))
+    for name in producer_setting_names():
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.source.value == env["SOURCE"]
+    assert settings.metrics_port == 9108
+    assert settings.kafka_bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_job_and_setup_hook_accept_the_rendered_env(rendered, variant: str, tmp_path: Path) -> None:
+    from sentiment_job.settings import from_env
+
+    app = one(rendered[variant], "SparkApplication", "-job")
+    for role in ("driver", "executor"):
+        env = materialize({e["name"]: e for e in app["spec"][role]["env"]}, tmp_path)
+        settings = from_env(env)
+        assert settings.checkpoint_location == env["CHECKPOINT_LOCATION"]
+        assert settings.metrics_port == 9109
+        assert settings.es_username == env["ES_USERNAME"]
+    for job in by_kind(rendered[variant], "Job"):
+        if job["metadata"]["name"].endswith("-setup-es"):
+            env = materialize(container_env(job["spec"]["template"]["spec"]), tmp_path)
+            assert from_env(env, need_checkpoint=False).es_index == "tweets-sentiment"

@@ -796,6 +796,8 @@ def test_alert_coverage(rules_doc: dict[str, Any]) -> None:
         "TweetSentimentProducerDeadLetterRate",
         "TweetSentimentJobFallingBehind",
         "TweetSentimentJobStalled",
+        "TweetSentimentJobMetricsMissing",
+        "TweetSentimentJobBatchFailures",
         "TweetSentimentJobDeadLetterRate",
         "TweetSentimentElasticsearchRejections",
         "TweetSentimentEndToEndLatencyHigh",

@@ -20,7 +20,6 @@ from tests.e2e.pipeline import (
     es_docs,
     job_env,
     producer_env,
-    setup_es,
 )
 from tests.services.common import ServiceError
 from tests.services.elasticsearch import ElasticsearchNode
@@ -88,7 +87,8 @@ class Run:
         )
 
     def job(self, bootstrap: str, es_url: str, restart: bool = False, **env: Any) -> Proc:
-        setup_es(es_url, self.index, self.tmp / "setup-es.log")
+        # Bounded batches: steady progress, so faults land between and inside batches.
+        env.setdefault("MAX_OFFSETS_PER_TRIGGER", 400)
         return self.sup.add(
             "job",
             [console_script("tweet-sentiment-job")],

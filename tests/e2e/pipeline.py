@@ -298,17 +298,6 @@ def job_env(
     return env
 
 
-def setup_es(es_url: str, index: str, log: Path) -> None:
-    """Install the index template(s) the way the chart's hook does, before the job starts."""
-    env = dict(os.environ, ES_URL=es_url, ES_INDEX=index, ES_DEADLETTER_INDEX=f"{index}-deadletter")
-    with open(log, "ab") as out:
-        code = subprocess.run(
-            [console_script("tweet-sentiment-setup-es")], env=env, stdout=out, stderr=subprocess.STDOUT
-        ).returncode
-    if code != 0:
-        raise PipelineError(f"tweet-sentiment-setup-es exited {code}; log: {log}\n{log.read_text()[-3000:]}")
-
-
 def metrics(port: int, timeout: float = 2.0) -> dict[str, float]:
     """A Prometheus text page as {'name{labels}': value}; {} when nothing answers."""
     try:

@@ -32,6 +32,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.kafka, pytest.mark.
 
 # Generous: a cold Spark start on a loaded 2-core machine takes tens of seconds.
 DONE_TIMEOUT = 300
+# Unique valid posts per replay file, and the replay rate: ~40 s of producing, so that the
+# faults land while posts are still flowing.
+POSTS = 2000
+RATE = 50
 
 
 def create_topics(bootstrap: str, *names: str) -> None:
@@ -96,21 +100,23 @@ def test_job_sigkilled_twice_loses_and_duplicates_nothing(
     client = es(es_url)
     index_cleanup(client)
     topics(kafka_bootstrap)
-    replay = write_replay(run.tmp / "posts.jsonl", valid=3000, duplicates=60, seed=1)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=POSTS, duplicates=POSTS // 50, seed=1)
     total = len(replay.expected_ids)
 
     job = run.job(kafka_bootstrap, es_url).start()
-    producer = run.producer(kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=60).start()
-    for share in (0.15, 0.45):
+    producer = run.producer(
+        kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=RATE
+    ).start()
+    done = 0
+    for _ in range(2):
+        # Each kill waits for fresh progress of the current run, so it lands mid-stream.
+        target = done + total // 10
         wait_until(
-            progress(client, run.index, int(share * total)),
-            DONE_TIMEOUT,
-            f"{share:.0%} indexed",
-            run.sup,
-            [producer],
+            progress(client, run.index, target), DONE_TIMEOUT, f"{target} indexed", run.sup, [producer]
         )
         # A crash, as when the node dies: no shutdown hook runs, the checkpoint is whatever it was.
         job.kill()
+        done = es_count(client, run.index)
         job.start()
     wait_until(progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [producer])
 
@@ -119,6 +125,7 @@ def test_job_sigkilled_twice_loses_and_duplicates_nothing(
     assert job.starts == 3
     assert_exactly(client, run.index, replay.expected_ids)
     assert es_count(client, run.deadletter_index) == 0
+    print(f"killed after {done} of {total} posts were indexed (second kill)")
 
 
 def test_broker_restart_while_producing_loses_and_duplicates_nothing(
@@ -127,13 +134,13 @@ def test_broker_restart_while_producing_loses_and_duplicates_nothing(
     client = es(es_url)
     index_cleanup(client)
     topics(fault_kafka.bootstrap)
-    replay = write_replay(run.tmp / "posts.jsonl", valid=3000, duplicates=60, seed=2)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=POSTS, duplicates=POSTS // 50, seed=2)
     total = len(replay.expected_ids)
 
     # The job restarts on a non-zero exit, as the spark-operator's restart policy would.
     run.job(fault_kafka.bootstrap, es_url, restart=True).start()
     producer = run.producer(
-        fault_kafka.bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=60
+        fault_kafka.bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=RATE
     ).start()
     wait_until(
         progress(client, run.index, int(0.2 * total)), DONE_TIMEOUT, "20% indexed", run.sup, [producer]
@@ -164,11 +171,13 @@ def test_elasticsearch_down_30s_job_recovers(
     client = es(fault_es.url)
     index_cleanup(client)
     topics(kafka_bootstrap)
-    replay = write_replay(run.tmp / "posts.jsonl", valid=3000, duplicates=60, seed=3)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=POSTS, duplicates=POSTS // 50, seed=3)
     total = len(replay.expected_ids)
 
     job = run.job(kafka_bootstrap, fault_es.url, restart=True).start()
-    producer = run.producer(kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=60).start()
+    producer = run.producer(
+        kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=RATE
+    ).start()
     wait_until(
         progress(client, run.index, int(0.25 * total)), DONE_TIMEOUT, "25% indexed", run.sup, [producer]
     )

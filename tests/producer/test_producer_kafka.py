@@ -159,7 +159,8 @@ def test_broker_restart_mid_replay_loses_no_accepted_post(
     admin = KafkaAdminClient(bootstrap_servers=fault_broker.bootstrap)
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     admin.close()
-    posts = valid_posts(1500)
+    # 20 s of posts: the broker's restart (~10-25 s here) lands while the file is being read.
+    posts = valid_posts(2000)
     path = write_jsonl(tmp_path / "posts.jsonl", [dumps(p) for p in posts])
     producer = run_producer(
         SOURCE="replay",
@@ -168,7 +169,6 @@ def test_broker_restart_mid_replay_loses_no_accepted_post(
         KAFKA_BOOTSTRAP_SERVERS=fault_broker.bootstrap,
         KAFKA_TOPIC=topic,
         KAFKA_DLQ_TOPIC=f"{topic}.dlq",
-        SHUTDOWN_TIMEOUT_SECONDS="30",
     )
     poll_until(lambda: count_topic(fault_broker.bootstrap, topic) >= 150, 60, "150 posts before the restart")
 
@@ -288,8 +288,12 @@ def test_synthetic_with_a_limit_publishes_exactly_that_many(
         KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
         KAFKA_TOPIC=topic,
         KAFKA_DLQ_TOPIC=dlq,
+        LOG_FORMAT="json",
     )
     assert producer.wait(90) == 0, producer.log
+    logged = [json.loads(line) for line in producer.lines]  # every log line is one JSON object
+    assert {"ts", "level", "logger", "msg"} <= set(logged[0])
+    assert any(entry["msg"].startswith("stopped: received=2000 published=2000") for entry in logged)
     records = read_topic(kafka_bootstrap, topic)
     assert len(records) == 2000
     assert len({r.key for r in records}) == 2000

@@ -645,7 +645,8 @@ def write_chart(timeline: Any, summary: Any, path: Path) -> Path:
     top.set_ylabel("posts")
     top.legend(loc="upper left", ncols=4, fontsize=9, frameon=False)
     top.set_ylim(0, max(bottoms or [1]) * 1.25 + 1)
-    top.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M" if one_day else "%m-%d %H:%M"))
+    clock = "%H:%M:%S" if timeline.interval_seconds < 60 else "%H:%M"
+    top.xaxis.set_major_formatter(mdates.DateFormatter(clock if one_day else f"%m-%d {clock}"))
     top.grid(axis="y", alpha=0.3)
     for side in ("top", "right"):
         top.spines[side].set_visible(False)
@@ -759,19 +760,27 @@ def run(s: Settings, out: Any = None) -> int:
     preflight(s)
 
     kafka, es_node = KafkaBroker(), ElasticsearchNode()
-    view.say(f"Kafka on {kafka.bootstrap} ...")
-    started_kafka = kafka.up()
-    view.say(f"Elasticsearch on {es_node.url} ...")
-    started_es = es_node.up()
     state = State(
         # A service a previous demo started and left running is still ours to stop.
-        started_kafka=started_kafka or (previous.started_kafka and previous.kafka_port == kafka.port),
-        started_es=started_es or (previous.started_es and previous.es_port == es_node.port),
+        started_kafka=previous.started_kafka and previous.kafka_port == kafka.port and kafka.is_up(),
+        started_es=previous.started_es and previous.es_port == es_node.port and es_node.is_up(),
         kafka_port=kafka.port,
         es_port=es_node.port,
         settings={k: str(v) for k, v in asdict(s).items()},
     )
+    view.say(f"Kafka on {kafka.bootstrap} ...")
+    if kafka.up():
+        state.started_kafka = True
+    # Saved after each start: if Elasticsearch fails next, `down` still stops this Kafka.
     state.save(s.state_file)
+    view.say(
+        f"  {'started by the demo' if state.started_kafka else 'already running'}; log: {kafka.log_file}"
+    )
+    view.say(f"Elasticsearch on {es_node.url} ...")
+    if es_node.up():
+        state.started_es = True
+    state.save(s.state_file)
+    view.say(f"  {'started by the demo' if state.started_es else 'already running'}; log: {es_node.log_file}")
 
     with es_client(es_node.url) as es:
         if not s.keep:
@@ -864,11 +873,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    hint, s = "", None
     try:
         s = settings_from(os.environ, args)
-        return run(s) if args.command == "run" else down(s)
+        if args.command == "down":
+            return down(s)
+        hint = "\n(what the demo already started is still running: `make demo-down` stops it)"
+        return run(s)
     except ServiceError as exc:
-        print(f"\nerror: {exc}", file=sys.stderr)
+        print(f"\nerror: {exc}{hint if s is not None and s.state_file.exists() else ''}", file=sys.stderr)
         return 1
     except Exception as exc:
         # Kafka or Elasticsearch went away mid-run: say which, not a stack trace.
@@ -877,7 +890,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, (ApiError, TransportError, KafkaError)):
             raise
-        print(f"\nerror: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"\nerror: {type(exc).__name__}: {exc}{hint}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -47,8 +48,13 @@ def produce(bootstrap: str, topic: str, values: Iterable[dict[str, Any] | str | 
     n = 0
     try:
         for value in values:
-            key = f"{value['source']}:{value['id']}".encode() if isinstance(value, dict) and "id" in value else None
-            producer.send(topic, key=key, value=encode(value))
+            # A tombstone (None) needs a key: Kafka rejects a record with neither.
+            key = (
+                f"{value.get('source')}:{value['id']}"
+                if isinstance(value, dict) and "id" in value
+                else "junk"
+            )
+            producer.send(topic, key=key.encode(), value=encode(value))
             n += 1
         producer.flush(timeout=60)
     finally:
@@ -120,10 +126,8 @@ class JobProcess:
             self._out.close()
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=60)
         finally:

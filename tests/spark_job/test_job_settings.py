@@ -97,7 +97,8 @@ def test_sasl_needs_credentials_and_builds_a_scram_jaas_config(tmp_path: Path) -
     assert opts["maxOffsetsPerTrigger"] == "1000"
     assert opts["failOnDataLoss"] == "true"
     # The password never shows in the settings' repr (which a log line might print).
-    assert "p\\" not in repr(s) and 'p"w' not in repr(s)
+    assert "p\\" not in repr(s)
+    assert 'p"w' not in repr(s)
 
 
 def test_plaintext_has_no_security_options() -> None:
@@ -141,7 +142,8 @@ def test_spark_configs_local_and_under_spark_submit() -> None:
     assert local["spark.python.worker.reuse"] == "true"
     submitted = job.spark_configs(s, under_submit=True)
     # spark-submit (the image on Kubernetes) decides master, jars and UI.
-    assert "spark.master" not in submitted and "spark.ui.enabled" not in submitted
+    assert "spark.master" not in submitted
+    assert "spark.ui.enabled" not in submitted
 
 
 def test_console_script_exits_2_naming_the_variable() -> None:
@@ -156,7 +158,9 @@ def test_console_script_exits_2_naming_the_variable() -> None:
     assert "TRIGGER" in result.stderr
 
 
-def test_missing_checkpoint_exits_2(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_checkpoint_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("CHECKPOINT_LOCATION", raising=False)
     assert job.main() == 2
     assert "CHECKPOINT_LOCATION" in capsys.readouterr().err

@@ -81,7 +81,9 @@ def row(**overrides: Any) -> dict[str, Any]:
 
 
 def test_document_action_has_the_design_fields_and_a_deterministic_id() -> None:
-    action = document_action("idx", row(polarity=math.nan, subjectivity=math.nan, sentiment="Unsupported"), "T")
+    action = document_action(
+        "idx", row(polarity=math.nan, subjectivity=math.nan, sentiment="Unsupported"), "T"
+    )
     assert action["_op_type"] == "index"
     assert action["_id"] == "x:1"
     doc = action["_source"]
@@ -90,7 +92,8 @@ def test_document_action_has_the_design_fields_and_a_deterministic_id() -> None:
         "polarity", "subjectivity", "sentiment", "model",
     }  # fmt: skip
     # NaN would make the bulk body invalid JSON: it must become null.
-    assert doc["polarity"] is None and doc["subjectivity"] is None
+    assert doc["polarity"] is None
+    assert doc["subjectivity"] is None
     assert doc["indexed_at"] == "T"
 
 
@@ -115,7 +118,8 @@ def test_stats_merge_and_roundtrip() -> None:
     assert total.indexed == {"Positive": 2}
     assert total.deadlettered == {"invalid_json": 1}
     assert total.latency_count == 3
-    assert total.latency_buckets[0] == 2 and total.latency_buckets[-1] == 1
+    assert total.latency_buckets[0] == 2
+    assert total.latency_buckets[-1] == 1
     assert len(total.latency_buckets) == len(LATENCY_BUCKETS) + 1
 
 
@@ -136,7 +140,9 @@ def test_unreachable_elasticsearch_is_retried_then_raises() -> None:
 
 
 @pytest.mark.es
-def test_writer_indexes_deduplicates_and_deadletters_rejections(es_client: Any, es_url: str, indices: Any) -> None:
+def test_writer_indexes_deduplicates_and_deadletters_rejections(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
     index = indices()
     settings = Settings(
         checkpoint_location="unused",
@@ -161,7 +167,8 @@ def test_writer_indexes_deduplicates_and_deadletters_rejections(es_client: Any, 
         docs = all_docs(es_client, index)
         assert set(docs) == {"x:1", "x:2"}
         assert docs["x:1"]["text"] == "Great again!"
-        assert docs["x:2"]["polarity"] is None and docs["x:2"]["sentiment"] == "Unsupported"
+        assert docs["x:2"]["polarity"] is None
+        assert docs["x:2"]["sentiment"] == "Unsupported"
         dead = all_docs(es_client, f"{index}-dl")
         assert set(dead) == {"posts:2:4"}
         assert dead["posts:2:4"]["reason"] == "invalid_text"

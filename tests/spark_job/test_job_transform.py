@@ -70,7 +70,8 @@ def test_every_invalid_record_gets_its_reason_and_valid_ones_none(spark: Any) ->
     assert valid["v5"]["created_at"] == "2026-01-02T01:04:05.000Z"
     assert valid["v1"]["ingested_at_epoch"] == pytest.approx(1767323046.0)
     # A missing lang is "und"; tags keep their case.
-    assert valid["v4"]["lang"] == "und" and valid["v2"]["lang"] == "en-GB"
+    assert valid["v4"]["lang"] == "und"
+    assert valid["v2"]["lang"] == "en-GB"
     # Cleaning runs in the JVM (the analysis worker's SQL twin of clean_text).
     assert valid["v4"]["clean_text"] == "& plain words here tagged"
 
@@ -87,7 +88,8 @@ def test_kafka_coordinates_and_binary_values(spark: Any) -> None:
     assert rows[40]["reason"] == "invalid_utf8"
     assert (rows[40]["topic"], rows[40]["partition"]) == ("posts", 2)
     assert rows[40]["kafka_timestamp"] == "2026-01-02T03:04:06.500Z"
-    assert rows[7]["reason"] is None and rows[7]["id"] == "z"
+    assert rows[7]["reason"] is None
+    assert rows[7]["id"] == "z"
 
 
 def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
@@ -97,17 +99,22 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     dead = dead_df.collect()
     assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "dup"}
     assert [d["reason"] for d in dead] == ["invalid_json", "invalid_json"]
-    assert docs["v1"]["sentiment"] == "Positive" and docs["v1"]["polarity"] > 0
-    assert docs["v2"]["sentiment"] == "Negative" and docs["v2"]["polarity"] < 0  # en-GB counts as en
+    assert docs["v1"]["sentiment"] == "Positive"
+    assert docs["v1"]["polarity"] > 0
+    assert docs["v2"]["sentiment"] == "Negative"
+    assert docs["v2"]["polarity"] < 0
     assert docs["v3"]["sentiment"] == "Unsupported"
-    assert docs["v3"]["polarity"] is None and docs["v3"]["subjectivity"] is None
+    assert docs["v3"]["polarity"] is None
+    assert docs["v3"]["subjectivity"] is None
     assert all(d["model"] == "textblob" for d in docs.values())
     assert all(0.0 <= d["subjectivity"] <= 1.0 for d in docs.values() if d["subjectivity"] is not None)
 
 
 def test_vader_model(spark: Any) -> None:
     settings = Settings(checkpoint_location="unused", sentiment_model="vader")
-    docs_df, _ = enrich(spark.createDataFrame([(json.dumps(event("q", "this is awful :(")),)], "value string"), settings)
+    docs_df, _ = enrich(
+        spark.createDataFrame([(json.dumps(event("q", "this is awful :(")),)], "value string"), settings
+    )
     (doc,) = docs_df.collect()
     assert (doc["model"], doc["sentiment"]) == ("vader", "Negative")
     assert doc["subjectivity"] is None  # VADER has no subjectivity
@@ -117,7 +124,9 @@ def test_an_analyzer_failure_dead_letters_only_the_post_at_fault() -> None:
     def fragile(texts: pd.Series, langs: pd.Series, model: str, languages: frozenset[str]) -> pd.DataFrame:
         if any("boom" in t for t in texts):
             raise RuntimeError("analyzer crashed")
-        return pd.DataFrame({"polarity": 0.5, "subjectivity": 0.5, "sentiment": "Positive"}, index=texts.index)
+        return pd.DataFrame(
+            {"polarity": 0.5, "subjectivity": 0.5, "sentiment": "Positive"}, index=texts.index
+        )
 
     pdf = pd.DataFrame(
         {

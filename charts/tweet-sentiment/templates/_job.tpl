@@ -25,13 +25,13 @@
   value: {{ $j.kafka.startingOffsets | quote }}
 {{- if gt (int $j.kafka.maxOffsetsPerTrigger) 0 }}
 - name: MAX_OFFSETS_PER_TRIGGER
-  value: {{ $j.kafka.maxOffsetsPerTrigger | quote }}
+  value: {{ $j.kafka.maxOffsetsPerTrigger | int64 | quote }}
 {{- end }}
 {{ include "ts.es.env" . }}
 - name: ES_BULK_CHUNK_SIZE
-  value: {{ $j.esBulkChunkSize | quote }}
+  value: {{ $j.esBulkChunkSize | int64 | quote }}
 - name: ES_MAX_RETRIES
-  value: {{ $j.esMaxRetries | quote }}
+  value: {{ $j.esMaxRetries | int64 | quote }}
 - name: SENTIMENT_MODEL
   value: {{ $j.sentimentModel | quote }}
 - name: SENTIMENT_LANGUAGES
@@ -41,7 +41,7 @@
 - name: TRIGGER
   value: {{ $j.trigger | quote }}
 - name: METRICS_PORT
-  value: {{ $j.metrics.port | quote }}
+  value: {{ $j.metrics.port | int64 | quote }}
 - name: LOG_LEVEL
   value: {{ $j.logLevel | quote }}
 {{- end -}}

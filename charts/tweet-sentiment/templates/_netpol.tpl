@@ -29,7 +29,7 @@
     {{- include "ts.netpol.peer" (dict "pods" .Values.kafka.networkPolicy.podSelector "ns" .Values.kafka.networkPolicy.namespaceSelector) | nindent 4 }}
   ports:
     {{- range .Values.kafka.networkPolicy.ports }}
-    - port: {{ . }}
+    - port: {{ . | int64 }}
       protocol: TCP
     {{- end }}
 {{- end -}}

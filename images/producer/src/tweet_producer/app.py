@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import signal
 import sys
@@ -34,6 +35,9 @@ log = logging.getLogger("tweet_producer")
 
 QUEUE_SIZE = 10_000
 POLL_SECONDS = 0.1
+# When the source ends by itself (replay done) nobody is waiting for us to exit, so give
+# Kafka time to come back (a broker restart) before declaring records undelivered.
+END_FLUSH_SECONDS = 300.0
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
@@ -66,9 +70,10 @@ def configure_logging(level: str, fmt: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # kafka-python is chatty at INFO (every connection); its warnings still show.
+    # kafka-python logs every metadata retry as a warning while a broker is down; the
+    # publisher reports reachability itself, so only kafka-python's errors show.
     if level != "DEBUG":
-        logging.getLogger("kafka").setLevel(logging.WARNING)
+        logging.getLogger("kafka").setLevel(logging.ERROR)
         logging.getLogger("websockets").setLevel(logging.WARNING)
 
 
@@ -82,6 +87,7 @@ class ProducerApp:
         self.source: Source | None = None
         self._queue: queue.Queue[Post | Rejected | End] = queue.Queue(maxsize=QUEUE_SIZE)
         self._abandon = threading.Event()
+        self._deadline = math.inf
         self._position: int | None = None
         self._next_commit = time.monotonic() + settings.jetstream_cursor_save_seconds
         self.received = 0
@@ -95,6 +101,7 @@ class ProducerApp:
     def request_stop(self, signum: int | None = None, _frame: Any = None) -> None:
         if signum is not None:
             log.info("received %s: stopping", signal.Signals(signum).name)
+        self._deadline = min(self._deadline, time.monotonic() + self.settings.shutdown_timeout_seconds - 0.5)
         self.stop.set()
         if self.source is not None:
             self.source.interrupt()
@@ -196,7 +203,13 @@ class ProducerApp:
         return None
 
     def _shutdown(self, pump: threading.Thread, end: End | None) -> int:
-        deadline = time.monotonic() + self.settings.shutdown_timeout_seconds - 0.5
+        now = time.monotonic()
+        if end is None:
+            self._deadline = min(self._deadline, now + self.settings.shutdown_timeout_seconds - 0.5)
+        else:
+            self._deadline = min(
+                self._deadline, now + max(END_FLUSH_SECONDS, self.settings.shutdown_timeout_seconds)
+            )
         self.stop.set()
         if self.source is not None:
             self.source.interrupt()
@@ -215,7 +228,7 @@ class ProducerApp:
                     break
                 self._handle(item)
             self._abandon.set()
-        undelivered = self.publisher.close(deadline)
+        undelivered = self.publisher.close(lambda: self._deadline)
         if undelivered == 0:
             self._maybe_commit(force=True)
         sample = self.metrics.registry.get_sample_value

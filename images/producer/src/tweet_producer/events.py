@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -80,8 +81,20 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_now_cache: tuple[int, str] = (-1, "")
+
+
 def utc_now() -> str:
-    return format_time(datetime.now(timezone.utc))
+    """format_time(now), computed once per millisecond: at thousands of posts a second
+    most posts share their millisecond, and formatting a datetime is not free."""
+    global _now_cache  # a one-entry cache; a race between threads only repeats the work
+    ms = time.time_ns() // 1_000_000
+    cached_ms, text = _now_cache
+    if ms != cached_ms:
+        moment = datetime.fromtimestamp(ms // 1000, tz=timezone.utc).replace(microsecond=ms % 1000 * 1000)
+        text = format_time(moment)
+        _now_cache = (ms, text)
+    return text
 
 
 def normalize_time(value: Any, field: str) -> str:

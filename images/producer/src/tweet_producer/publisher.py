@@ -125,7 +125,6 @@ class Publisher:
         self._last_ok = 0.0
         self._last_fail = 0.0
         self._reachable = False
-        self._give_up_at: float | None = None
         self.lost = 0
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -135,6 +134,14 @@ class Publisher:
         attempt = 0
         servers = self._settings.kafka_bootstrap_servers
         while not self._stop.is_set():
+            # A refused TCP connection is a cheap answer; only then let kafka-python
+            # bootstrap (which blocks for bootstrap_timeout_ms when nobody answers).
+            if not broker_reachable(self._settings.bootstrap_servers):
+                attempt += 1
+                delay = min(2.0**attempt, CONNECT_MAX_BACKOFF_SECONDS)
+                log.warning("Kafka at %s is not reachable; retrying in %.0fs", servers, delay)
+                self._stop.wait(delay)
+                continue
             try:
                 self._producer = self._factory(**producer_config(self._settings))
             except KafkaConfigurationError:
@@ -153,18 +160,18 @@ class Publisher:
             return True
         return False
 
-    def close(self, deadline: float) -> int:
-        """Wait (and re-send) until everything is acknowledged or `deadline` (monotonic)
-        passes; close the producer. Returns how many records were not delivered."""
+    def close(self, deadline: Callable[[], float]) -> int:
+        """Wait (and re-send) until everything is acknowledged or deadline() (monotonic; it
+        may move closer while we wait, e.g. on SIGTERM) passes, then close the producer.
+        Returns how many records were not delivered."""
         if self._producer is None:
             return 0
-        self._give_up_at = deadline
-        while not self.idle() and time.monotonic() < deadline:
+        while not self.idle() and time.monotonic() < deadline():
             self.service(force=True)
-            self._wait_acks(min(deadline, time.monotonic() + 1.0))
+            self._wait_acks(min(deadline(), time.monotonic() + 1.0))
         undelivered = self.pending + len(self._failed)
         try:
-            self._producer.close(timeout=max(0.0, min(deadline - time.monotonic(), 5.0)))
+            self._producer.close(timeout=max(0.0, min(deadline() - time.monotonic(), 5.0)))
         except KafkaTimeoutError:
             log.error("Kafka producer closed with records still in flight")
         self._metrics.kafka_ready.set(0)
@@ -237,9 +244,7 @@ class Publisher:
     def _send(self, record: Record) -> None:
         size = record.size
         limit = self._settings.kafka_buffer_memory
-        while self.pending_bytes + size > limit and self.pending:
-            if self._give_up_at is not None and time.monotonic() >= self._give_up_at:
-                break
+        while self.pending_bytes + size > limit and self.pending and not self._stop.is_set():
             time.sleep(0.002)
         started = time.monotonic()
         try:
@@ -247,9 +252,9 @@ class Publisher:
         except Exception as exc:
             self._failure(record, exc)
             return
-        with self._lock:
-            self._sent += 1
-            self._sent_bytes += size
+        # Only this (the main) thread writes the sent counters; callbacks write the done ones.
+        self._sent += 1
+        self._sent_bytes += size
         future.add_callback(self._on_success, record, started)
         future.add_errback(self._on_failure, record)
 

@@ -26,6 +26,7 @@ of text into a new entity, URL or mention; that is what makes the cleaning idemp
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pyspark is only imported where the JVM path is used
@@ -139,6 +140,26 @@ def clean_text_column(col: Column) -> Column:
     """
     from pyspark.sql import functions as F
 
+    def when_contains(char: str, step: Callable[[Column], Column], text: Column) -> Column:
+        # The same shortcuts as clean_text: a step that cannot match is skipped.
+        return F.when(F.instr(text, char) > 0, step(text)).otherwise(text)
+
+    def replace(pattern: str, replacement: str) -> Callable[[Column], Column]:
+        return lambda text: F.regexp_replace(text, pattern, replacement)
+
+    text = when_contains("&", _unescape_html_expr, col)
+    text = when_contains("@", replace(RT_PREFIX_PATTERN, ""), text)
+    text = replace(URL_PATTERN, " ")(text)
+    text = when_contains("@", replace(MENTION_PATTERN, " "), text)
+    text = when_contains("#", replace(HASHTAG_PATTERN, " "), text)
+    text = replace(WHITESPACE_RUN_PATTERN, " ")(text)
+    return F.btrim(text, F.lit(" "))
+
+
+def _unescape_html_expr(col: Column) -> Column:
+    """SQL twin of ``unescape_html``."""
+    from pyspark.sql import functions as F
+
     # Enough bounded passes for the longest possible run in this text.
     passes = F.floor(F.length(col) / (4 * AMP_RUN_PASS_BODIES)).cast("int") + 1
     text = F.aggregate(
@@ -151,16 +172,7 @@ def clean_text_column(col: Column) -> Column:
     pieces = F.split(text, ENTITY_PATTERN, -1)
     entities = F.regexp_extract_all(text, F.lit(ENTITY_PATTERN), F.lit(0))
     decoded = F.transform(entities, _decode_entity_expr)
-    text = F.array_join(
-        F.zip_with(pieces, F.concat(decoded, F.array(F.lit(""))), _concat_pair),
-        "",
-    )
-    text = F.regexp_replace(text, RT_PREFIX_PATTERN, "")
-    text = F.regexp_replace(text, URL_PATTERN, " ")
-    text = F.regexp_replace(text, MENTION_PATTERN, " ")
-    text = F.regexp_replace(text, HASHTAG_PATTERN, " ")
-    text = F.regexp_replace(text, WHITESPACE_RUN_PATTERN, " ")
-    return F.btrim(text, F.lit(" "))
+    return F.array_join(F.zip_with(pieces, F.concat(decoded, F.array(F.lit(""))), _concat_pair), "")
 
 
 def _concat_pair(left: Column, right: Column) -> Column:

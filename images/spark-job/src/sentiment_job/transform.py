@@ -98,6 +98,11 @@ def _json(v: Column) -> Column:
     return F.coalesce(F.substring(F.to_json(v), 1, 80), F.lit("nothing"))
 
 
+def _blank(text: Column) -> Column:
+    """Null, empty or only whitespace (Unicode-aware: NBSP, ideographic space...)."""
+    return text.isNull() | ~text.rlike("(?U)\\S")
+
+
 def _iso(ts: Column) -> Column:
     from pyspark.sql import functions as F
 
@@ -136,7 +141,7 @@ def prepare(df: DataFrame) -> DataFrame:
 
     checks: list[tuple[Column, str, Column]] = [
         (
-            F.col("raw").isNull() | (F.trim(F.col("raw")) == ""),
+            _blank(F.col("raw")),
             "empty_value",
             F.lit("the record has no value"),
         ),
@@ -153,7 +158,7 @@ def prepare(df: DataFrame) -> DataFrame:
             F.concat(F.lit(f"schema_version must be {SCHEMA_VERSION}, got "), _json(e["schema_version"])),
         ),
         (
-            post_id.isNull() | (F.trim(post_id) == ""),
+            _blank(post_id),
             "invalid_id",
             F.concat(F.lit("id must be a non-empty string, got "), _json(e["id"])),
         ),
@@ -168,7 +173,7 @@ def prepare(df: DataFrame) -> DataFrame:
             F.lit(f"<source>:<id> is longer than {MAX_ID_BYTES} bytes"),
         ),
         (
-            text.isNull() | (F.trim(text) == ""),
+            _blank(text),
             "invalid_text",
             F.concat(F.lit("text must be a non-empty string, got "), _json(e["text"])),
         ),

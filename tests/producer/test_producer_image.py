@@ -1,0 +1,138 @@
+"""The producer image's recipe: pinned base, the same pinned requirements the tests use,
+non-root, read-only-root friendly. (No Docker engine here: the Dockerfile is checked as
+text, and the requirement set against the installed, tested distributions.)"""
+
+from __future__ import annotations
+
+import re
+from importlib import metadata
+from importlib.resources import files
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.producer.producer_helpers import PRODUCER_DIR, REPO_ROOT
+
+DOCKERFILE = (PRODUCER_DIR / "Dockerfile").read_text()
+REQUIREMENTS = PRODUCER_DIR / "requirements.txt"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", DOCKERFILE)
+    out = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            out.append((keyword.upper(), rest.strip()))
+    return out
+
+
+def args() -> dict[str, str]:
+    return dict(rest.split("=", 1) for kw, rest in instructions() if kw == "ARG" and "=" in rest)
+
+
+def pins() -> dict[str, str]:
+    out = {}
+    for line in REQUIREMENTS.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9._-]+)==([A-Za-z0-9.+!-]+)", line)
+        assert match, f"not an exact pin: {line!r}"
+        name, version = match.groups()
+        out[canonicalize_name(name)] = version
+    return out
+
+
+def test_base_image_is_a_pinned_slim_python_of_the_pinned_version() -> None:
+    versions = dict(
+        line.split("=", 1)
+        for line in (REPO_ROOT / "versions.env").read_text().splitlines()
+        if re.match(r"^\w+=", line)
+    )
+    (base,) = [rest for kw, rest in instructions() if kw == "FROM"]
+    for name, value in args().items():
+        base = base.replace("${" + name + "}", value)
+    assert args()["PYTHON_VERSION"] == versions["PYTHON_VERSION"]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim-(bookworm|trixie)", base), base
+
+
+def test_image_installs_the_pinned_requirements_then_the_package_without_deps() -> None:
+    runs = [rest for kw, rest in instructions() if kw == "RUN"]
+    copies = [rest for kw, rest in instructions() if kw == "COPY"]
+    assert "requirements.txt /app/requirements.txt" in copies
+    install_reqs = next(i for i, r in enumerate(runs) if "-r /app/requirements.txt" in r)
+    install_pkg = next(i for i, r in enumerate(runs) if "--no-deps /app" in r)
+    assert install_reqs < install_pkg
+    assert all("pip install" not in r or "-r /app/requirements.txt" in r or "--no-deps" in r for r in runs)
+
+
+def test_the_tests_install_the_same_requirements_file() -> None:
+    test_reqs = (REPO_ROOT / "tests" / "requirements.txt").read_text().splitlines()
+    assert "-r ../images/producer/requirements.txt" in test_reqs
+
+
+def test_requirements_are_exactly_the_installed_dependency_closure() -> None:
+    """Every pin is installed at that version here (the tests ran on it), and the pins are
+    exactly tweet-producer's transitive runtime dependencies: none missing, none extra."""
+    pinned = pins()
+    closure: set[str] = set()
+    todo = [canonicalize_name(r.name) for r in map(Requirement, metadata.requires("tweet-producer") or [])]
+    while todo:
+        name = todo.pop()
+        if name in closure:
+            continue
+        closure.add(name)
+        for spec in metadata.requires(name) or []:
+            req = Requirement(spec)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(canonicalize_name(req.name))
+    assert set(pinned) == closure
+    for name, version in pinned.items():
+        assert metadata.version(name) == version, (
+            f"{name}: pinned {version}, tests run {metadata.version(name)}"
+        )
+
+
+def test_runs_as_numeric_non_root_and_exposes_the_metrics_port() -> None:
+    (user,) = [rest for kw, rest in instructions() if kw == "USER"]
+    uid = user.split(":")[0]
+    assert uid.isdigit()
+    assert int(uid) >= 10000
+    assert ("EXPOSE", "9108") in instructions()
+    assert ("ENTRYPOINT", '["tweet-producer"]') in instructions()
+
+
+def test_read_only_root_filesystem_friendly() -> None:
+    env = " ".join(rest for kw, rest in instructions() if kw == "ENV")
+    assert "PYTHONDONTWRITEBYTECODE=1" in env
+    # The only writable place: the Jetstream cursor's directory, owned by the user, a volume.
+    assert "JETSTREAM_CURSOR_FILE=/var/lib/tweet-producer/jetstream.cursor" in env
+    assert ("VOLUME", '["/var/lib/tweet-producer"]') in instructions()
+    assert any("chown 10001:10001 /var/lib/tweet-producer" in r for kw, r in instructions() if kw == "RUN")
+
+
+def test_the_bundled_sample_is_the_default_replay_file() -> None:
+    env = " ".join(rest for kw, rest in instructions() if kw == "ENV")
+    assert "REPLAY_FILE=/app/samples/posts.jsonl" in env
+    assert ("COPY", "samples /app/samples") in instructions()
+    assert (PRODUCER_DIR / "samples" / "posts.jsonl").is_file()
+
+
+def test_dockerignore_sends_only_what_the_image_needs() -> None:
+    lines = [
+        ln
+        for ln in (PRODUCER_DIR / ".dockerignore").read_text().splitlines()
+        if ln and not ln.startswith("#")
+    ]
+    assert lines[0] == "*"
+    assert {"!requirements.txt", "!pyproject.toml", "!src/", "!samples/"} <= set(lines)
+    assert "**/__pycache__" in lines
+
+
+def test_the_package_ships_its_json_schemas() -> None:
+    schemas = files("tweet_producer") / "schemas"
+    assert (schemas / "event-v1.schema.json").is_file()
+    assert (schemas / "deadletter-v1.schema.json").is_file()

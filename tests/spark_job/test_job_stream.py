@@ -1,0 +1,199 @@
+"""The job end to end on the real Kafka, Spark and Elasticsearch.
+
+`test_console_script_*` runs `tweet-sentiment-job` exactly as the acceptance criterion does
+(TRIGGER=availableNow, exit 0); `test_metrics_*` runs the same query in this process to read
+the driver's Prometheus registry afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from prometheus_client import generate_latest
+from spark_job_helpers import all_docs, event, job_env, produce, run_job, wait_until
+
+from sentiment_job import job
+from sentiment_job.cleaning import clean_text
+from sentiment_job.es_setup import install
+from sentiment_job.metrics import JobMetrics
+from sentiment_job.sentiment import score_frame
+from sentiment_job.settings import Settings, Trigger
+
+pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
+
+ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+TEXTS = [
+    "I love this, what a wonderful day @friend https://t.co/x",
+    "This is the worst service ever, I hate it",
+    "The meeting is at 3pm",
+    "Not bad at all #happy",
+    "Terrible, awful, disappointing &amp; sad",
+]
+MALFORMED: list[Any] = [
+    "this is not json",
+    None,  # tombstone: no value
+    {"schema_version": 2, "id": "v2", "source": "x", "text": "hi"},
+    event("no-text", text=""),
+    event(42),  # type: ignore[arg-type]
+    event("bad-source", source="myspace"),
+    event("bad-date", created_at="last tuesday"),
+    b"\xff\xfe\xfd binary junk",
+]
+
+
+def corpus(n: int, prefix: str) -> list[dict[str, Any]]:
+    """n unique posts; every 7th in French (Unsupported), sources and texts varied."""
+    posts = []
+    for i in range(n):
+        lang = "fr" if i % 7 == 3 else ("en" if i % 2 else "und")
+        source = ("x", "bluesky", "replay", "synthetic")[i % 4]
+        posts.append(event(f"{prefix}-{i}", f"{TEXTS[i % len(TEXTS)]} #{i}", lang=lang, source=source))
+    return posts
+
+
+def expected_labels(posts: list[dict[str, Any]], model: str = "textblob") -> dict[str, str]:
+    """The label each post must get: the analysis module's pure-Python path as the oracle."""
+    scores = score_frame(
+        pd.Series([clean_text(p["text"]) for p in posts]),
+        pd.Series([p.get("lang", "und") for p in posts]),
+        model,
+        frozenset({"en", "und"}),
+    )
+    return {f"{p['source']}:{p['id']}": label for p, label in zip(posts, scores["sentiment"], strict=True)}
+
+
+def test_console_script_indexes_each_unique_valid_post_once(
+    kafka_bootstrap: str,
+    new_topic: Any,
+    es_url: str,
+    es_client: Any,
+    indices: Any,
+    spark_jars: str,
+    tmp_path: Path,
+) -> None:
+    topic, index = new_topic("job-it"), indices()
+    posts = corpus(60, "p")
+    edited = dict(posts[1], text="Edited later: wonderful!")
+    # Duplicates: ten posts sent twice, one of them edited (last write wins).
+    produce(kafka_bootstrap, topic, [*posts, *posts[10:19], edited, *MALFORMED])
+
+    env = job_env(
+        {},
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        es_url=es_url,
+        index=index,
+        checkpoint=tmp_path / "checkpoint",
+        jars=spark_jars,
+        TRIGGER="availableNow",
+    )
+    code, log = run_job(env, tmp_path / "job.log", timeout=420)
+    assert code == 0, log
+
+    docs = all_docs(es_client, index)
+    posts[1] = edited
+    labels = expected_labels(posts)
+    assert set(docs) == set(labels)  # exactly the unique valid ids, nothing else
+    assert docs[f"{edited['source']}:{edited['id']}"]["text"] == edited["text"]
+    for _id, doc in docs.items():
+        assert doc["sentiment"] == labels[_id], (_id, doc)
+        assert f"{doc['source']}:{doc['id']}" == _id
+        assert doc["model"] == "textblob"
+        for field in ("created_at", "ingested_at", "indexed_at"):
+            assert ISO_MILLIS.match(doc[field]), (field, doc[field])
+        if doc["sentiment"] == "Unsupported":
+            assert doc["lang"] == "fr"
+            assert doc["polarity"] is None
+            assert doc["subjectivity"] is None
+        else:
+            assert isinstance(doc["polarity"], float)
+            assert -1.0 <= doc["polarity"] <= 1.0
+            assert isinstance(doc["subjectivity"], float)
+    assert {d["sentiment"] for d in docs.values()} == {"Positive", "Negative", "Neutral", "Unsupported"}
+
+    dead = all_docs(es_client, f"{index}-dl")
+    assert len(dead) == len(MALFORMED)
+    reasons = sorted(d["reason"] for d in dead.values())
+    assert reasons == sorted(
+        [
+            "invalid_json",
+            "empty_value",
+            "unsupported_schema_version",
+            "invalid_text",
+            "invalid_id",
+            "invalid_source",
+            "invalid_created_at",
+            "invalid_utf8",
+        ]
+    )
+    for _id, d in dead.items():
+        assert _id == f"{topic}:{d['partition']}:{d['offset']}"
+        assert d["topic"] == topic
+        assert d["error"]
+        assert ISO_MILLIS.match(d["failed_at"])
+    assert any(d["raw"] == "this is not json" for d in dead.values())
+
+
+def test_metrics_from_an_in_process_run(
+    kafka_bootstrap: str,
+    new_topic: Any,
+    es_url: str,
+    es_client: Any,
+    indices: Any,
+    spark: Any,
+    tmp_path: Path,
+) -> None:
+    topic, index = new_topic("job-metrics", partitions=2), indices()
+    posts = corpus(21, "m")
+    produce(kafka_bootstrap, topic, [*posts, "garbage", "{}"])
+    settings = Settings(
+        checkpoint_location=str(tmp_path / "checkpoint"),
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic=topic,
+        es_url=es_url,
+        es_index=index,
+        es_deadletter_index=f"{index}-dl",
+        trigger=Trigger(available_now=True),
+    )
+    install(es_client, settings)
+    metrics = JobMetrics()
+    assert job.run(spark, settings, metrics) == 0
+
+    def value(name: str, **labels: str) -> float:
+        return metrics.registry.get_sample_value(name, labels or None) or 0.0
+
+    # Progress events reach the listener asynchronously.
+    wait_until(lambda: value("sentiment_job_input_rows_total") == 23, 60, "the progress listener")
+    labels = expected_labels(posts)
+    for label in ("Positive", "Negative", "Neutral", "Unsupported"):
+        assert value("sentiment_job_documents_indexed_total", sentiment=label) == sum(
+            1 for v in labels.values() if v == label
+        )
+    assert value("sentiment_job_documents_deadlettered_total", reason="invalid_json") == 1
+    assert value("sentiment_job_documents_deadlettered_total", reason="unsupported_schema_version") == 1
+    assert value("sentiment_job_end_to_end_latency_seconds_count") == 21
+    assert value("sentiment_job_end_to_end_latency_seconds_sum") > 0
+    assert value("sentiment_job_batch_duration_seconds_count") >= 1
+    assert value("sentiment_job_last_batch_timestamp_seconds") > 0
+    assert value("sentiment_job_offsets_behind_latest", topic=topic) == 0
+    assert value("sentiment_job_batch_failures_total") == 0
+
+    exposition = generate_latest(metrics.registry).decode()
+    for name in (
+        "sentiment_job_input_rows_per_second",
+        "sentiment_job_processed_rows_per_second",
+        "sentiment_job_batch_duration_seconds_bucket",
+        "sentiment_job_input_rows_total",
+        "sentiment_job_offsets_behind_latest",
+        "sentiment_job_documents_indexed_total",
+        "sentiment_job_documents_rejected_total",
+        "sentiment_job_documents_deadlettered_total",
+        "sentiment_job_end_to_end_latency_seconds_bucket",
+        "sentiment_job_last_batch_timestamp_seconds",
+        "sentiment_job_batch_failures_total",
+    ):
+        assert name in exposition, name
