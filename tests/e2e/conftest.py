@@ -79,9 +79,9 @@ class Run:
     def deadletter_index(self) -> str:
         return f"{self.index}-deadletter"
 
-    def producer(self, bootstrap: str, **env: Any) -> Proc:
+    def producer(self, bootstrap: str, name: str = "producer", **env: Any) -> Proc:
         return self.sup.add(
-            "producer",
+            name,
             [console_script("tweet-producer")],
             producer_env(bootstrap, self.topic, self.dlq_topic, **env),
         )

@@ -11,6 +11,7 @@ import contextlib
 import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +63,16 @@ def es(url: str) -> Any:
     from elasticsearch import Elasticsearch
 
     return Elasticsearch(url, request_timeout=30, retry_on_timeout=True)
+
+
+def split_lines(path: Path, share: float) -> tuple[Path, Path]:
+    """The file's first `share` of lines and the rest, as two replay files."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = int(len(lines) * share)
+    head, tail = path.with_suffix(".head.jsonl"), path.with_suffix(".tail.jsonl")
+    head.write_text("".join(lines[:cut]), encoding="utf-8")
+    tail.write_text("".join(lines[cut:]), encoding="utf-8")
+    return head, tail
 
 
 def progress(client: Any, index: str, at_least: int) -> Any:
@@ -135,29 +146,49 @@ def test_broker_restart_while_producing_loses_and_duplicates_nothing(
     index_cleanup(client)
     topics(fault_kafka.bootstrap)
     replay = write_replay(run.tmp / "posts.jsonl", valid=POSTS, duplicates=POSTS // 50, seed=2)
+    first, rest = split_lines(replay.path, 0.2)
     total = len(replay.expected_ids)
 
     # The job restarts on a non-zero exit, as the spark-operator's restart policy would.
-    run.job(fault_kafka.bootstrap, es_url, restart=True).start()
-    producer = run.producer(
-        fault_kafka.bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=RATE
+    job = run.job(fault_kafka.bootstrap, es_url, restart=True).start()
+    # A first producer run, so that the job is up and consuming when the second one starts;
+    # the broker then dies while the second one is mid-file.
+    warmup = run.producer(
+        fault_kafka.bootstrap, name="producer-1", SOURCE="replay", REPLAY_FILE=first
     ).start()
+    wait_until(progress(client, run.index, 1), DONE_TIMEOUT, "the job to index", run.sup, [warmup])
+    producer = run.producer(
+        fault_kafka.bootstrap, name="producer-2", SOURCE="replay", REPLAY_FILE=rest, REPLAY_RATE=RATE
+    ).start()
+    lines_first = sum(1 for _ in first.open())
+    in_kafka = lines_first + (replay.lines - lines_first) // 4
     wait_until(
-        progress(client, run.index, int(0.2 * total)), DONE_TIMEOUT, "20% indexed", run.sup, [producer]
+        lambda: topic_size(fault_kafka.bootstrap, run.topic) >= in_kafka,
+        DONE_TIMEOUT,
+        f"{in_kafka} records in Kafka",
+        run.sup,
+        [warmup, producer],
+        interval=0.2,
     )
 
-    fault_kafka.kill()  # crash, not a clean shutdown
+    fault_kafka.kill()  # a crash, not a clean shutdown
     down_since = time.monotonic()
-    while time.monotonic() - down_since < 10:  # the outage itself: the producer keeps reading the file
-        run.sup.check([producer])
+    while time.monotonic() - down_since < 10:  # the outage; the producer keeps reading its file
+        run.sup.check([warmup, producer])
         time.sleep(0.5)
-    assert producer.running(), "the replay finished before the broker went down: raise the file size"
+    assert producer.running(), "the replay finished before the broker went down: raise POSTS"
     fault_kafka.up()
 
-    wait_until(progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [producer])
+    wait_until(
+        progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [warmup, producer]
+    )
+    assert warmup.wait(10) == 0
     assert producer.wait(120) == 0
     assert_exactly(client, run.index, replay.expected_ids)
-    print(f"job restarts after the broker outage: {run.sup.restarts.get('job', 0)}")
+    job = run.sup.procs[0]
+    print(
+        f"job exit codes around the broker outage: {job.exits} (restarts: {run.sup.restarts.get('job', 0)})"
+    )
 
 
 def test_elasticsearch_down_30s_job_recovers(

@@ -113,6 +113,8 @@ class FakeX:
         self.script: deque[Behaviour] = deque(script or [])
         self.requests: list[dict[str, Any]] = []
         self.rules: dict[str, dict[str, Any]] = {r["id"]: dict(r) for r in rules or []}
+        # Statuses the rules endpoint answers first (e.g. [503, 429]) before working normally.
+        self.rules_failures: deque[Status] = deque()
         self._next_rule_id = 1000
         self._seen: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -236,7 +238,12 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             entry = self._record()
-            if entry["path"] == "/2/tweets/search/stream/rules":
+            if entry["path"] == "/2/tweets/search/stream/rules" and fake.rules_failures:
+                failure = fake.rules_failures.popleft()
+                self._json(
+                    failure.code, PROBLEMS.get(failure.code, {"status": failure.code}), failure.headers
+                )
+            elif entry["path"] == "/2/tweets/search/stream/rules":
                 self._json(200, fake.rules_get())
             elif entry["path"] in ("/2/tweets/sample/stream", "/2/tweets/search/stream"):
                 self._stream()

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from kafka.partitioner.default import murmur2 as kafka_murmur2
 
 from tests.producer.fake_jetstream import DID, Connection, FakeJetstream, identity, post_create, post_delete
 from tests.producer.fake_x import KEEPALIVE, OPERATIONAL_DISCONNECT, FakeX, Status, Stream, line, tweet
@@ -21,6 +22,7 @@ from tests.producer.producer_helpers import (
     read_topic,
     valid_posts,
     write_jsonl,
+    x_envelope,
 )
 from tests.services.kafka import KafkaBroker
 from tweet_producer.events import Post, decode_json, post_from_x
@@ -79,6 +81,8 @@ def test_replay_publishes_every_valid_line_once_and_dead_letters_the_rest(
 
     records = read_topic(kafka_bootstrap, topic)
     assert len(records) == 600
+    # Each key sits in the partition any Kafka client would choose for it (murmur2).
+    assert all(r.partition == (kafka_murmur2(r.key) & 0x7FFFFFFF) % 3 for r in records)
     by_key = {r.key.decode(): json.loads(r.value) for r in records}
     assert len(by_key) == 600, "a post was published twice"
     assert set(by_key) == {f"replay:{p['data']['id']}" for p in posts}
@@ -138,6 +142,45 @@ def test_metrics_readiness_and_a_quick_clean_sigterm(
     records = read_topic(kafka_bootstrap, topic)
     assert len(records) == summary["published"]
     assert len({r.key for r in records}) == len(records)
+
+
+def test_a_post_kafka_refuses_for_good_is_dead_lettered_and_the_rest_still_flow(
+    tmp_path: Path,
+    kafka_bootstrap: str,
+    kafka_admin,
+    new_topic: Callable[..., str],
+    run_producer: Start,  # type: ignore[no-untyped-def]
+) -> None:
+    """A topic whose max.message.bytes is smaller than one post: Kafka rejects that post
+    (non-retriable), which makes kafka-python's idempotent producer unusable. The producer
+    starts a new one, delivers every other post, and dead-letters the refused one."""
+    from kafka.admin import NewTopic
+
+    topic, dlq = f"small-{int(time.time() * 1000)}", new_topic("dlq")
+    kafka_admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "4096"})])
+    try:
+        posts = valid_posts(60)
+        big = x_envelope("999999", "b" * 6000)
+        lines = [dumps(p) for p in posts[:30]] + [dumps(big)] + [dumps(p) for p in posts[30:]]
+        path = write_jsonl(tmp_path / "posts.jsonl", lines)
+        producer = run_producer(
+            SOURCE="replay",
+            REPLAY_FILE=str(path),
+            KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
+            KAFKA_TOPIC=topic,
+            KAFKA_DLQ_TOPIC=dlq,
+            KAFKA_COMPRESSION="none",
+        )
+        assert producer.wait(60) == 0, producer.log
+        assert producer.summary() == {"received": 61, "published": 60, "deadlettered": 1, "undelivered": 0}
+        keys = sorted(r.key.decode() for r in read_topic(kafka_bootstrap, topic))
+        assert keys == sorted(f"replay:{p['data']['id']}" for p in posts)
+        (dead,) = [json.loads(r.value) for r in read_topic(kafka_bootstrap, dlq)]
+        assert dead["reason"] == "publish_failed"
+        assert "MessageSizeTooLargeError" in dead["error"]
+        assert json.loads(dead["raw"])["id"] == "999999"
+    finally:
+        kafka_admin.delete_topics([topic])
 
 
 @pytest.fixture
@@ -318,19 +361,3 @@ def test_without_settings_it_replays_the_bundled_sample(
     assert producer.wait(60) == 0, producer.log
     assert len(expected) >= 300
     assert sorted(r.key for r in read_topic(kafka_bootstrap, topic)) == sorted(expected)
-
-
-def test_kafka_down_at_start_reports_not_ready_and_still_stops_cleanly(run_producer: Start) -> None:
-    import socket
-
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    producer = run_producer(SOURCE="synthetic", KAFKA_BOOTSTRAP_SERVERS=f"127.0.0.1:{port}")
-    assert producer.get("/healthz") == (200, "ok\n")
-    status, body = producer.get("/readyz")
-    assert status == 503
-    assert "Kafka not reachable" in body
-    producer.wait_for_log("not reachable", 30)
-    producer.terminate()
-    assert producer.wait(10) == 0, producer.log

@@ -144,3 +144,28 @@ def test_health_endpoints() -> None:
         assert get("/nope")[0] == 404
     finally:
         server.stop()
+
+
+def test_the_samples_malformed_file_is_all_dead_letters_or_counted_errors() -> None:
+    """images/producer/samples/malformed.jsonl (the samples' catalogue of bad lines): every
+    line is a dead-letter record except the X error message, which is counted."""
+    from tests.producer.producer_helpers import PRODUCER_DIR
+
+    path = PRODUCER_DIR / "samples" / "malformed.jsonl"
+    lines = [ln for ln in path.read_bytes().splitlines() if ln.strip()]
+    items, metrics = replay(path)
+    assert not [i for i in items if isinstance(i, Post)]
+    assert len(items) == len(lines) - 1
+    assert {i.reason for i in items if isinstance(i, Rejected)} >= {
+        "bad_json",
+        "missing_field",
+        "wrong_type",
+        "bad_shape",
+        "oversized",
+    }
+    assert (
+        metrics.registry.get_sample_value(
+            "producer_stream_error_messages_total", {"source": "replay", "type": "operational-disconnect"}
+        )
+        == 1
+    )

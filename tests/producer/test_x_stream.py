@@ -288,3 +288,22 @@ def test_a_rule_x_rejects_is_fatal_with_x_s_explanation(fake: FakeX) -> None:
     source, _ = make_source(fake, [], filtered=True, rules=[XRule(value="INVALID(")])
     with pytest.raises(FatalSourceError, match="Invalid Rule"):
         source.sync_rules(threading.Event())
+
+
+def test_rules_sync_retries_server_errors_with_x_s_backoff(fake: FakeX) -> None:
+    fake.rules_failures.extend(
+        [Status(503), Status(429, {"x-rate-limit-reset": str(int(NOW) + 7)}), Status(503)]
+    )
+    sleeps: list[float] = []
+    source, _ = make_source(fake, sleeps, filtered=True, rules=[XRule(value="cats")])
+    add, delete = source.sync_rules(threading.Event())
+    assert ([r.value for r in add], delete) == (["cats"], [])
+    assert sleeps == [5.0, 7.0, 10.0]
+    assert [r["value"] for r in fake.rules.values()] == ["cats"]
+
+
+def test_a_revoked_token_during_rules_sync_is_fatal(fake: FakeX) -> None:
+    fake.rules_failures.append(Status(401))
+    source, _ = make_source(fake, [], filtered=True, rules=[XRule(value="cats")])
+    with pytest.raises(FatalSourceError, match="X_BEARER_TOKEN"):
+        source.sync_rules(threading.Event())

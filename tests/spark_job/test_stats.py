@@ -285,7 +285,13 @@ def test_latencies_skip_hits_without_both_fields() -> None:
 
 
 def canned_response() -> dict[str, object]:
-    post = {"id": "7", "source": "x", "text": "so\ngood  indeed", "polarity": 0.9, "sentiment": "Positive"}
+    post = {
+        "id": "7",
+        "source": "x",
+        "text": "so\ngood  indeed &lt;3",
+        "polarity": 0.9,
+        "sentiment": "Positive",
+    }
     return {
         "hits": {"total": {"value": 4, "relation": "eq"}},
         "aggregations": {
@@ -321,7 +327,7 @@ def test_format_summary_text() -> None:
     assert "  mean polarity      +0.250" in lines
     assert "  posts created      1970-01-01 00:00:00 UTC → 1970-01-01 01:00:00 UTC (1h00m00s)" in lines
     assert "  throughput         2.0 posts/s (4 posts, first ingested → last indexed in 2.00 s)" in lines
-    assert "    +0.900  so good indeed  [7]" in lines
+    assert "    +0.900  so good indeed <3  [7]" in lines
     assert "Most negative" not in text
     assert "latency" not in text
 

@@ -13,6 +13,7 @@ before the shutdown deadline; 2 invalid configuration.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -21,6 +22,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,9 +135,10 @@ class ProducerApp:
     def _pump(self, source: Source) -> None:
         error: BaseException | None = None
         try:
-            for item in source.records(self.stop):
-                if not self._put(item) or self.stop.is_set():
-                    break
+            with contextlib.closing(source.records(self.stop)) as records:
+                for item in records:
+                    if not self._put(item) or self.stop.is_set():
+                        break
         except FatalSourceError as exc:
             error = exc
         except Exception as exc:
@@ -202,6 +205,13 @@ class ProducerApp:
             self._handle(item)
         return None
 
+    def _drain_nowait(self) -> Iterator[Post | Rejected | End]:
+        while True:
+            try:
+                yield self._queue.get_nowait()
+            except queue.Empty:
+                return
+
     def _shutdown(self, pump: threading.Thread, end: End | None) -> int:
         now = time.monotonic()
         if end is None:
@@ -228,7 +238,9 @@ class ProducerApp:
                     break
                 self._handle(item)
             self._abandon.set()
-        undelivered = self.publisher.close(lambda: self._deadline)
+        # Read but never handed to Kafka (only when the drain ran out of time).
+        unsent = sum(1 for item in self._drain_nowait() if not isinstance(item, End))
+        undelivered = self.publisher.close(lambda: self._deadline) + unsent
         if undelivered == 0:
             self._maybe_commit(force=True)
         sample = self.metrics.registry.get_sample_value

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import socket
 import threading
 import time
@@ -29,6 +30,7 @@ from kafka.errors import KafkaConfigurationError, KafkaTimeoutError
 
 from tweet_producer.events import Post, Rejected, deadletter_value, event_value, raw_text, utc_now
 from tweet_producer.metrics import Metrics
+from tweet_producer.partitioner import KeyPartitioner
 from tweet_producer.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +62,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
         "max_block_ms": 5000,
         "bootstrap_timeout_ms": 5000,
         "security_protocol": settings.kafka_security_protocol,
+        "partitioner": KeyPartitioner(),
     }
     if settings.kafka_security_protocol.startswith("SASL_"):
         assert settings.kafka_sasl_password is not None  # settings checked it
@@ -101,6 +104,16 @@ class Record:
         return len(self.value) + (len(self.key) if self.key else 0)
 
 
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """A record Kafka did not take. `confirmed`: the error is known to be this record's own
+    (not a producer-wide failure it was caught up in)."""
+
+    record: Record
+    exc: BaseException
+    confirmed: bool
+
+
 class Publisher:
     def __init__(
         self,
@@ -119,7 +132,10 @@ class Publisher:
         self._done = 0
         self._sent_bytes = 0
         self._done_bytes = 0
-        self._failed: deque[tuple[Record, BaseException]] = deque()
+        self._failed: deque[Failed] = deque()
+        self._poisoned = False
+        # When close() must be done by (monotonic); unbounded until then.
+        self._deadline: Callable[[], float] = lambda: math.inf
         self._retry_at = 0.0
         self._retry_delay = RETRY_MIN_SECONDS
         self._last_ok = 0.0
@@ -166,9 +182,13 @@ class Publisher:
         Returns how many records were not delivered."""
         if self._producer is None:
             return 0
+        self._deadline = deadline
         while not self.idle() and time.monotonic() < deadline():
             self.service(force=True)
             self._wait_acks(min(deadline(), time.monotonic() + 1.0))
+            if self._failed and not self.pending:
+                # They failed again at once (Kafka still away): pause before the next round.
+                time.sleep(max(0.0, min(0.5, deadline() - time.monotonic())))
         undelivered = self.pending + len(self._failed)
         try:
             self._producer.close(timeout=max(0.0, min(deadline() - time.monotonic(), 5.0)))
@@ -250,7 +270,9 @@ class Publisher:
         try:
             future = self._producer.send(record.topic, value=record.value, key=record.key)
         except Exception as exc:
-            self._failure(record, exc)
+            # Refused before it was queued (e.g. larger than max_request_size): about this
+            # record only, and the producer stays usable.
+            self._failure(Failed(record, exc, confirmed=True))
             return
         # Only this (the main) thread writes the sent counters; callbacks write the done ones.
         self._sent += 1
@@ -275,15 +297,24 @@ class Publisher:
         with self._lock:
             self._done += 1
             self._done_bytes += record.size
-        self._failure(record, exc)
+        if not is_retriable(exc):
+            # kafka-python's idempotent producer turns any non-retriable delivery error
+            # into a fatal state that fails every later send; service() starts a new one.
+            self._poisoned = True
+        self._failure(Failed(record, exc, confirmed=False))
 
-    def _failure(self, record: Record, exc: BaseException) -> None:
-        self._metrics.publish_errors.labels(type(exc).__name__).inc()
-        if is_retriable(exc):
+    def _failure(self, failed: Failed) -> None:
+        self._metrics.publish_errors.labels(type(failed.exc).__name__).inc()
+        if is_retriable(failed.exc):
             self._last_fail = time.monotonic()
         if not self._failed:
-            log.warning("Kafka did not take a record for %s: %s: %s", record.topic, type(exc).__name__, exc)
-        self._failed.append((record, exc))
+            log.warning(
+                "Kafka did not take a record for %s: %s: %s",
+                failed.record.topic,
+                type(failed.exc).__name__,
+                failed.exc,
+            )
+        self._failed.append(failed)
 
     def service(self, force: bool = False) -> None:
         """Re-send failed records (with a growing pause between rounds); dead-letter the
@@ -293,13 +324,19 @@ class Publisher:
         now = time.monotonic()
         if not force and now < self._retry_at:
             return
+        if self._poisoned:
+            self._recover()
         if self._last_ok > self._last_fail:
             self._retry_delay = RETRY_MIN_SECONDS
         batch = [self._failed.popleft() for _ in range(len(self._failed))]
-        log.warning("re-sending %d record(s) Kafka did not acknowledge", len(batch))
-        for record, exc in batch:
+        if batch:
+            log.warning("re-sending %d record(s) Kafka did not acknowledge", len(batch))
+        for failed in batch:
+            record, exc = failed.record, failed.exc
             if is_retriable(exc):
                 self._send(record)
+            elif not failed.confirmed:
+                self._failed.append(failed)  # still a suspect: the next _recover() tries it alone
             elif record.is_post:
                 error = f"Kafka refused the event: {type(exc).__name__}: {exc}"
                 self.deadletter(
@@ -310,3 +347,47 @@ class Publisher:
                 log.error("dead-letter record lost: Kafka refused it: %s: %s", type(exc).__name__, exc)
         self._retry_at = now + self._retry_delay
         self._retry_delay = min(self._retry_delay * 2, RETRY_MAX_SECONDS)
+
+    def _replace_producer(self) -> bool:
+        old = self._producer
+        # The old producer fails everything it still holds; collect those failures first.
+        self._wait_acks(min(self._deadline(), time.monotonic() + 10.0))
+        try:
+            new = self._factory(**producer_config(self._settings))
+        except Exception as exc:
+            log.warning("cannot start a new Kafka producer yet: %s", exc)
+            return False
+        with contextlib.suppress(Exception):
+            old.close(timeout=1.0)
+        self._producer = new
+        self._poisoned = False
+        return True
+
+    def _recover(self) -> None:
+        """Replace a producer that a non-retriable error made unusable, then find the
+        record(s) that caused it by sending each suspect alone: the innocent ones are
+        delivered, a guilty one is marked `confirmed` (service() dead-letters it)."""
+        while self._poisoned:
+            log.error("the Kafka producer stopped after a non-retriable error; starting a new one")
+            if not self._replace_producer():
+                return
+            suspects = [f for f in self._failed if not f.confirmed and not is_retriable(f.exc)]
+            self._failed = deque(f for f in self._failed if f.confirmed or is_retriable(f.exc))
+            if suspects:
+                log.warning(
+                    "re-sending %d record(s) one at a time to find the one Kafka refuses", len(suspects)
+                )
+            for index, suspect in enumerate(suspects):
+                if time.monotonic() >= self._deadline():
+                    self._failed.extend(suspects[index:])
+                    return
+                self._send(suspect.record)
+                with contextlib.suppress(KafkaTimeoutError):
+                    self._producer.flush(timeout=30.0)
+                if self._poisoned:
+                    # This record alone broke the producer: the culprit. The others are
+                    # tried on the next producer.
+                    culprit = self._failed.pop()
+                    self._failed.append(Failed(culprit.record, culprit.exc, confirmed=True))
+                    self._failed.extend(suspects[index + 1 :])
+                    break

@@ -9,6 +9,7 @@ aggregations module, and the same queries must work through a `kubectl port-forw
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -350,7 +351,8 @@ def format_duration(seconds: float) -> str:
 
 
 def _one_line(text: str, width: int) -> str:
-    flat = " ".join(text.split())
+    # X sends text HTML-escaped (&amp; &lt; &gt;); show it as people wrote it.
+    flat = " ".join(html.unescape(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 

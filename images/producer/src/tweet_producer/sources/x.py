@@ -44,6 +44,10 @@ STREAM_ERRORS = (
 )
 
 
+class _Stopped(Exception):
+    """Shutdown was requested while a rules request was being retried."""
+
+
 def auth_error(status: int, what: str, body: str) -> FatalSourceError:
     if status == 401:
         hint = f"the bearer token in {TOKEN_VARS} is missing, wrong or revoked"
@@ -150,7 +154,7 @@ class XStreamSource(Source):
                     delay = backoff.next_delay(Failure.HTTP)
                 log.warning("rules %s %s: HTTP %d; retrying in %.2fs", method, url, resp.status_code, delay)
             if stop.is_set():
-                raise FatalSourceError("stopped while syncing the stream rules")
+                raise _Stopped
             sleep(delay)
 
     def sync_rules(self, stop: threading.Event) -> tuple[list[XRule], list[str]]:
@@ -198,7 +202,10 @@ class XStreamSource(Source):
     def records(self, stop: threading.Event) -> Iterator[Item]:
         sleep = self._sleep or stop.wait
         if self.filtered and self.rules is not None:
-            self.sync_rules(stop)
+            try:
+                self.sync_rules(stop)
+            except _Stopped:
+                return
         params = {"tweet.fields": TWEET_FIELDS}
         url = self.stream_url
         backoff = ReconnectBackoff()

@@ -1,0 +1,127 @@
+"""Delivery under failure: the job killed mid-stream, and Elasticsearch going away.
+
+Both recover the way Kubernetes would: the process dies (SIGKILL, or exit 1 when
+Elasticsearch stays down past the retry budget), a new process starts from the same
+checkpoint, and the index ends with every unique post exactly once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from spark_job_helpers import JobProcess, all_docs, count, event, job_env, produce, run_job, wait_until
+
+from tests.services.elasticsearch import ElasticsearchNode
+
+pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark, pytest.mark.slow]
+
+FAULT_ES_PORT = int(os.environ.get("TS_JOB_FAULT_ES_PORT", "19200"))
+
+
+def posts(n: int, prefix: str) -> list[dict[str, Any]]:
+    return [event(f"{prefix}-{i}", f"post number {i} is {'great' if i % 2 else 'awful'}") for i in range(n)]
+
+
+def test_killed_twice_mid_stream_then_resumed_indexes_everything_exactly_once(
+    kafka_bootstrap: str,
+    new_topic: Any,
+    es_url: str,
+    es_client: Any,
+    indices: Any,
+    spark_jars: str,
+    tmp_path: Path,
+) -> None:
+    topic, index = new_topic("job-kill"), indices()
+    unique = posts(1500, "k")
+    # Every 10th post is sent a second time, later: the replays and the duplicates both must
+    # collapse onto one document per post.
+    produce(kafka_bootstrap, topic, [*unique, *unique[::10], "junk-1", "junk-2"])
+    env = job_env(
+        {},
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        es_url=es_url,
+        index=index,
+        checkpoint=tmp_path / "checkpoint",
+        jars=spark_jars,
+        TRIGGER="processingTime=0",
+        MAX_OFFSETS_PER_TRIGGER="150",
+    )
+
+    first = JobProcess(env, tmp_path / "job-1.log")
+    wait_until(lambda: count(es_client, index) > 0 or not first.running(), 300, "the first documents")
+    assert first.running(), first.tail()
+    first.kill(signal.SIGKILL)
+    after_first = count(es_client, index)
+    assert 0 < after_first < len(unique), "the kill must land mid-stream"
+
+    second = JobProcess(env, tmp_path / "job-2.log")
+    wait_until(
+        lambda: count(es_client, index) > after_first or not second.running(), 300, "progress after a restart"
+    )
+    assert second.running(), second.tail()
+    second.kill(signal.SIGKILL)
+
+    code, log = run_job({**env, "TRIGGER": "availableNow"}, tmp_path / "job-3.log", timeout=420)
+    assert code == 0, log
+    docs = all_docs(es_client, index)
+    assert len(docs) == len(unique)
+    assert set(docs) == {f"synthetic:{p['id']}" for p in unique}
+    assert len(all_docs(es_client, f"{index}-dl")) == 2
+
+
+@pytest.fixture
+def fault_es() -> Iterator[ElasticsearchNode]:
+    """Our own Elasticsearch, to stop and start; the shared one stays up for everyone else."""
+    node = ElasticsearchNode(port=FAULT_ES_PORT, name="es-faults-job")
+    node.wipe()
+    node.up()
+    yield node
+    node.wipe()
+
+
+def test_elasticsearch_outage_fails_the_batch_and_a_restart_loses_nothing(
+    kafka_bootstrap: str, new_topic: Any, fault_es: ElasticsearchNode, spark_jars: str, tmp_path: Path
+) -> None:
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(fault_es.url, request_timeout=30)
+    topic, index = new_topic("job-es-down"), "outage"
+    before, during = posts(1000, "a"), posts(500, "b")
+    produce(kafka_bootstrap, topic, before)
+    env = job_env(
+        {},
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        es_url=fault_es.url,
+        index=index,
+        checkpoint=tmp_path / "checkpoint",
+        jars=spark_jars,
+        TRIGGER="processingTime=0",
+        MAX_OFFSETS_PER_TRIGGER="100",
+        ES_MAX_RETRIES="2",  # 0.5 s + 1 s of retries, then the batch fails
+    )
+    job = JobProcess(env, tmp_path / "job-1.log")
+    wait_until(lambda: count(es, index) > 0 or not job.running(), 300, "the first documents")
+    assert job.running(), job.tail()
+
+    fault_es.down()
+    # New records keep arriving while Elasticsearch is down: the next batch must fail.
+    produce(kafka_bootstrap, topic, during)
+    code = job.wait(timeout=300)
+    assert code == 1, job.tail()
+    assert re.search(r"batch \d+ failed .*Elasticsearch", job.tail()), job.tail()
+
+    # As Kubernetes would: Elasticsearch comes back, the job is restarted on its checkpoint.
+    fault_es.up()
+    code, log = run_job({**env, "TRIGGER": "availableNow"}, tmp_path / "job-2.log", timeout=420)
+    assert code == 0, log
+    docs = all_docs(es, index)
+    assert set(docs) == {f"synthetic:{p['id']}" for p in [*before, *during]}
+    es.close()
