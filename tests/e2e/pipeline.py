@@ -62,6 +62,8 @@ class Proc:
     # Exit codes of the runs that ended on their own (not killed by us).
     exits: list[int] = field(default_factory=list)
     kills: int = 0
+    # Set when we stop or kill it ourselves, so its exit is not reported as a failure.
+    stopped: bool = False
 
     def start(self) -> Proc:
         if self.running():
@@ -82,6 +84,7 @@ class Proc:
                 start_new_session=True,
             )
         self.starts += 1
+        self.stopped = False
         return self
 
     @property
@@ -107,6 +110,7 @@ class Proc:
         """Signal the process group and wait until every member is gone."""
         if self.popen is None:
             return
+        self.stopped = True
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
         deadline = time.monotonic() + timeout
@@ -126,6 +130,7 @@ class Proc:
         """SIGTERM (graceful), SIGKILL after `timeout`; returns the exit code."""
         if self.popen is None:
             return None
+        self.stopped = True
         if self.running():
             self.kill(signal.SIGTERM, timeout)
         else:
@@ -196,7 +201,7 @@ class Supervisor:
         allowed = {p.name for p in allow_exit}
         for proc in self.procs:
             code = proc.returncode()
-            if proc.popen is None or code is None:
+            if proc.popen is None or code is None or proc.stopped:
                 continue
             if code != 0 and proc.name in self.restart_on_failure:
                 proc.exits.append(code)

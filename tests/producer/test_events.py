@@ -91,7 +91,15 @@ def test_created_at_is_normalised_to_utc(value: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", ["yesterday", "2026-11-20", "2026-11-20T10:00:00", "", "2026-13-01T00:00:00Z"]
+    "value",
+    [
+        "yesterday",
+        "2026-11-20",
+        "2026-11-20T10:00:00",
+        "",
+        "2026-13-01T00:00:00Z",
+        "2026-02-30T10:00:00.000Z",
+    ],
 )
 def test_created_at_without_offset_or_unparsable_is_a_bad_value(value: str) -> None:
     with pytest.raises(InvalidRecord) as err:

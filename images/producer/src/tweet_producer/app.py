@@ -1,8 +1,8 @@
 """`tweet-producer`: read posts from the configured source and publish them to Kafka.
 
-Threads: the source runs in its own thread and hands items over a bounded queue; the main
-thread validates nothing itself (sources already parsed) and only publishes, so a slow
-broker pushes back on the source through the queue. SIGTERM/SIGINT: stop reading,
+Threads: a network source (X, Jetstream) runs in its own thread and hands items over a
+bounded queue, so a slow broker pushes back on it through the queue; replay and synthetic
+never block and run in the main thread. Sources parse; the main thread only publishes. SIGTERM/SIGINT: stop reading,
 publish what was already read, wait for Kafka's acknowledgements, exit 0, all within
 SHUTDOWN_TIMEOUT_SECONDS.
 
@@ -180,12 +180,32 @@ class ProducerApp:
             self.source = build_source(self.settings, self.metrics)
             if self.stop.is_set():
                 return EXIT_OK
+            if not self.source.threaded:
+                return self._shutdown(None, self._loop_inline(self.source))
             pump = threading.Thread(target=self._pump, args=(self.source,), name="source", daemon=True)
             pump.start()
             end = self._loop()
             return self._shutdown(pump, end)
         finally:
             health.stop()
+
+    def _loop_inline(self, source: Source) -> End | None:
+        """The main loop for sources that never block: they run right here."""
+        publisher = self.publisher
+        try:
+            with contextlib.closing(source.records(self.stop)) as records:
+                for item in records:
+                    self._handle(item)
+                    publisher.service()
+                    while publisher.backlogged() and not self.stop.is_set():
+                        time.sleep(0.005)
+                        publisher.service()
+                    if self.stop.is_set():
+                        return None
+        except Exception as exc:
+            log.exception("the %s source failed", source.name)
+            return End(exc)
+        return End(None)
 
     def _loop(self) -> End | None:
         publisher = self.publisher
@@ -212,7 +232,7 @@ class ProducerApp:
             except queue.Empty:
                 return
 
-    def _shutdown(self, pump: threading.Thread, end: End | None) -> int:
+    def _shutdown(self, pump: threading.Thread | None, end: End | None) -> int:
         now = time.monotonic()
         if end is None:
             self._deadline = min(self._deadline, now + self.settings.shutdown_timeout_seconds - 0.5)
@@ -223,7 +243,7 @@ class ProducerApp:
         self.stop.set()
         if self.source is not None:
             self.source.interrupt()
-        if end is None:
+        if end is None and pump is not None:
             # Publish what the source already read; give the drain at most a third of the budget.
             drain_until = time.monotonic() + self.settings.shutdown_timeout_seconds / 3
             while time.monotonic() < drain_until:

@@ -25,8 +25,9 @@ of text into a new entity, URL or mention; that is what makes the cleaning idemp
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pyspark is only imported where the JVM path is used
@@ -63,10 +64,12 @@ RT_PREFIX_PATTERN = (
     rf"^(?:[{WHITESPACE_CLASS}]*RT[{WHITESPACE_CLASS}]+{_MENTION_BODY}[{WHITESPACE_CLASS}]*:){{1,8}}"
 )
 # 3. URLs run to the next whitespace. "www." and "t.co/" need a non-word character (or the
-# start) before them so that "awww..." survives; the scheme form does not.
+# start) before them so that "awww..." survives; the scheme form does not. Written to start
+# with one character class: both engines then reject most positions at the first character.
 URL_PATTERN = (
-    r"(?:[Hh][Tt][Tt][Pp][Ss]?://"
-    r"|(?<![A-Za-z0-9_])(?:[Ww][Ww][Ww]\.|[Tt]\.[Cc][Oo]/))"
+    r"[HhWwTt](?:(?<=[Hh])[Tt][Tt][Pp][Ss]?://"
+    r"|(?<=[Ww])(?<![A-Za-z0-9_][Ww])[Ww][Ww]\."
+    r"|(?<=[Tt])(?<![A-Za-z0-9_][Tt])\.[Cc][Oo]/)"
     rf"[^{WHITESPACE_CLASS}]*"
 )
 # 4.
@@ -74,9 +77,10 @@ MENTION_PATTERN = _MENTION_BODY
 # 5. "#" runs before a tag character: not whitespace, not ASCII punctuation other than "_",
 # not the variation selector / keycap mark of "#️⃣". Not after "&" either: "&#97;" is an
 # entity left undecoded, kept as written. The look-behind also makes a run of "#" be tried
-# once, from its start (otherwise a long run costs quadratic backtracking).
+# once, from its start (otherwise a long run costs quadratic backtracking); it comes after
+# the first "#" so that the engines can skip to the next "#" quickly.
 _TAG_CHAR = rf"[^{WHITESPACE_CLASS}\x21-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7e\ufe0f\u20e3]"
-HASHTAG_PATTERN = rf"(?<![#&])#+(?={_TAG_CHAR})"
+HASHTAG_PATTERN = rf"#(?<![#&]#)#*(?={_TAG_CHAR})"
 # 6.
 WHITESPACE_RUN_PATTERN = rf"[{WHITESPACE_CLASS}]+"
 
@@ -140,20 +144,22 @@ def clean_text_column(col: Column) -> Column:
     """
     from pyspark.sql import functions as F
 
-    def when_contains(char: str, step: Callable[[Column], Column], text: Column) -> Column:
-        # The same shortcuts as clean_text: a step that cannot match is skipped.
-        return F.when(F.instr(text, char) > 0, step(text)).otherwise(text)
+    def contains(*chars: str) -> Column:
+        return functools.reduce(operator.or_, (F.instr(col, char) > 0 for char in chars))
 
-    def replace(pattern: str, replacement: str) -> Callable[[Column], Column]:
-        return lambda text: F.regexp_replace(text, pattern, replacement)
+    def replace(text: Column, pattern: str, replacement: str = " ") -> Column:
+        return F.regexp_replace(text, pattern, replacement)
 
-    text = when_contains("&", _unescape_html_expr, col)
-    text = when_contains("@", replace(RT_PREFIX_PATTERN, ""), text)
-    text = replace(URL_PATTERN, " ")(text)
-    text = when_contains("@", replace(MENTION_PATTERN, " "), text)
-    text = when_contains("#", replace(HASHTAG_PATTERN, " "), text)
-    text = replace(WHITESPACE_RUN_PATTERN, " ")(text)
-    return F.btrim(text, F.lit(" "))
+    # The shortcuts of clean_text: skip the steps that cannot match. The conditions test the
+    # input column (an entity can decode to "@" or "#"), never the intermediate text: Spark
+    # would evaluate a condition on it, then the chosen branch, each computing it again.
+    text = F.when(contains("&"), _unescape_html_expr(col)).otherwise(col)
+    text = F.when(
+        contains("@", "&"),
+        replace(replace(replace(text, RT_PREFIX_PATTERN, ""), URL_PATTERN), MENTION_PATTERN),
+    ).otherwise(replace(text, URL_PATTERN))
+    text = F.when(contains("#", "&"), replace(text, HASHTAG_PATTERN)).otherwise(text)
+    return F.btrim(replace(text, WHITESPACE_RUN_PATTERN), F.lit(" "))
 
 
 def _unescape_html_expr(col: Column) -> Column:

@@ -124,7 +124,12 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The useful line of an error: an executor's SinkUnavailable travels inside a Py4J/Spark
+    exception whose first line only says which Java call failed."""
     text = str(exc).strip() or type(exc).__name__
+    for line in text.splitlines():
+        if "SinkUnavailable:" in line:
+            return line.strip()[:500]
     return text.splitlines()[0][:500]
 
 

@@ -68,6 +68,7 @@ class Settings:
     checkpoint_location: str
     kafka_bootstrap_servers: str = "localhost:9092"
     kafka_topic: str = "posts"
+    kafka_group_id_prefix: str = "tweet-sentiment-job"
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -100,6 +101,8 @@ class Settings:
         opts = {
             "kafka.bootstrap.servers": self.kafka_bootstrap_servers,
             "subscribe": self.kafka_topic,
+            # Spark names its consumer groups <prefix>-<uuid>; a Kafka ACL grants the prefix.
+            "groupIdPrefix": self.kafka_group_id_prefix,
             "startingOffsets": self.starting_offsets,
             "failOnDataLoss": "true" if self.fail_on_data_loss else "false",
             "kafka.security.protocol": self.kafka_security_protocol,
@@ -300,6 +303,9 @@ def from_env(env: Mapping[str, str] | None = None, need_checkpoint: bool = True)
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
         raise SettingsError("KAFKA_TOPIC", f"{topic!r} is not a valid Kafka topic name")
 
+    group_prefix = env.get("KAFKA_GROUP_ID_PREFIX", "").strip() or "tweet-sentiment-job"
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", group_prefix):
+        raise SettingsError("KAFKA_GROUP_ID_PREFIX", f"{group_prefix!r} may only use letters, digits, . _ -")
     protocol = _choice(env, "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", SECURITY_PROTOCOLS)
     mechanism = _choice(env, "KAFKA_SASL_MECHANISM", "SCRAM-SHA-512", SASL_MECHANISMS)
     username = env.get("KAFKA_SASL_USERNAME", "").strip() or None
@@ -366,6 +372,7 @@ def from_env(env: Mapping[str, str] | None = None, need_checkpoint: bool = True)
         checkpoint_location=checkpoint,
         kafka_bootstrap_servers=bootstrap,
         kafka_topic=topic,
+        kafka_group_id_prefix=group_prefix,
         kafka_security_protocol=protocol,
         kafka_sasl_mechanism=mechanism,
         kafka_sasl_username=username,

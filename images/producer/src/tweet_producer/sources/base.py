@@ -20,12 +20,16 @@ class FatalSourceError(RuntimeError):
 class Source(ABC):
     """Yields posts (and records to dead-letter) until the stream ends or `stop` is set.
 
-    records() runs in its own thread. It handles its own reconnects and reports
+    records() runs in its own thread (see `threaded`). It handles its own reconnects and reports
     connection state through `metrics`; it raises FatalSourceError when it must give up.
     """
 
     #: The `source` value of the events it produces (x, bluesky, replay, synthetic).
     name: str
+    #: Run records() in a thread of its own (sources that block on the network). Sources
+    #: that never block run in the main thread: at thousands of posts a second, handing
+    #: each post from one thread to another costs more than producing it.
+    threaded: bool = True
 
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics

@@ -30,6 +30,7 @@ def open_replay(path: Path) -> BinaryIO:
 
 class ReplaySource(Source):
     name = "replay"
+    threaded = False
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 class SyntheticSource(Source):
     name = "synthetic"
+    threaded = False
 
     def __init__(
         self,

@@ -1,0 +1,130 @@
+"""The job's image (images/spark-job/Dockerfile) agrees with versions.env, the jars the tests
+run with, and the Python pins the tests install. No Docker engine needed: it reads files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from sentiment_job.job import read_spark_defaults
+from tests.services.common import REPO_ROOT, versions
+
+IMAGE_DIR = REPO_ROOT / "images" / "spark-job"
+DOCKERFILE = (IMAGE_DIR / "Dockerfile").read_text()
+
+
+def dockerfile_args() -> dict[str, str]:
+    return dict(re.findall(r"^ARG (\w+)=(\S+)$", DOCKERFILE, flags=re.MULTILINE))
+
+
+def substitute(text: str, args: dict[str, str]) -> str:
+    return re.sub(r"\$\{(\w+)\}", lambda m: args[m.group(1)], text)
+
+
+def pins() -> list[Requirement]:
+    lines = (IMAGE_DIR / "requirements.txt").read_text().splitlines()
+    return [Requirement(line) for line in (raw.split("#")[0].strip() for raw in lines) if line]
+
+
+def marker_env(python: str) -> dict[str, str]:
+    return {"python_version": python, "python_full_version": f"{python}.0", "extra": ""}
+
+
+def test_base_image_and_connector_versions_match_versions_env() -> None:
+    v, args = versions(), dockerfile_args()
+    assert args["SPARK_VERSION"] == v["SPARK_VERSION"]
+    assert args["SCALA_BINARY_VERSION"] == v["SCALA_BINARY_VERSION"]
+    assert args["SPARK_TOKEN_PROVIDER_VERSION"] == v["SPARK_TOKEN_PROVIDER_VERSION"]
+    (base,) = re.findall(r"^FROM (\S+)$", DOCKERFILE, flags=re.MULTILINE)
+    # An exact tag of the official image, the Spark version the tests run (pyspark pin).
+    assert substitute(base, args) == f"apache/spark:{v['SPARK_VERSION']}-scala2.13-java17-python3-ubuntu"
+    assert metadata.version("pyspark") == v["SPARK_VERSION"]
+
+
+def test_jar_versions_and_checksums_are_the_jars_the_tests_use(spark_jars: str) -> None:
+    args = dockerfile_args()
+    jars = {Path(p).name: Path(p) for p in spark_jars.split(",")}
+    scala = args["SCALA_BINARY_VERSION"]
+    expected = {
+        f"spark-sql-kafka-0-10_{scala}-{args['SPARK_VERSION']}.jar": "SPARK_SQL_KAFKA_SHA256",
+        f"spark-token-provider-kafka-0-10_{scala}-{args['SPARK_TOKEN_PROVIDER_VERSION']}.jar": (
+            "SPARK_TOKEN_PROVIDER_SHA256"
+        ),
+        f"kafka-clients-{args['KAFKA_CLIENTS_VERSION']}.jar": "KAFKA_CLIENTS_SHA256",
+        f"commons-pool2-{args['COMMONS_POOL2_VERSION']}.jar": "COMMONS_POOL2_SHA256",
+    }
+    assert set(jars) == set(expected)
+    for name, arg in expected.items():
+        assert hashlib.sha256(jars[name].read_bytes()).hexdigest() == args[arg], name
+    # Each jar is fetched and checked in the build.
+    assert DOCKERFILE.count("fetch ") == 4
+    assert "sha256sum -c -" in DOCKERFILE
+
+
+def test_image_installs_the_pinned_requirements_the_tests_install() -> None:
+    assert "COPY requirements.txt /opt/tweet-sentiment/requirements.txt" in DOCKERFILE
+    assert re.search(
+        r"pip3 install --no-cache-dir --no-deps -r /opt/tweet-sentiment/requirements\.txt", DOCKERFILE
+    )
+    tests_requirements = (REPO_ROOT / "tests" / "requirements.txt").read_text().splitlines()
+    assert "-r ../images/spark-job/requirements.txt" in tests_requirements
+    for req in pins():
+        assert len(req.specifier) == 1, f"{req} must be pinned exactly"
+        (spec,) = req.specifier
+        assert spec.operator == "==", req
+        if req.marker is None or req.marker.evaluate():
+            assert metadata.version(req.name) == spec.version, f"the test venv has another {req.name}"
+
+
+@pytest.mark.parametrize("python", ["3.10", "3.11"])
+def test_requirements_are_a_closed_set(python: str) -> None:
+    """`pip install --no-deps` installs only this file: every runtime dependency of every pin
+    must itself be pinned, at a version its dependents accept, on the image's Python (3.10)
+    and on the dev venv's (3.11). Dependencies are read from the installed distributions."""
+    env = marker_env(python)
+    pinned = {
+        canonicalize_name(r.name): Version(next(iter(r.specifier)).version)
+        for r in pins()
+        if r.marker is None or r.marker.evaluate(env)
+    }
+    pinned[canonicalize_name("tweet-sentiment-job")] = Version("0")
+    problems = []
+    for name in [*pinned, "tweet-sentiment-job"]:
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # pinned for the other Python only (its deps were checked there)
+        for raw in requires:
+            dep = Requirement(raw)
+            if dep.marker is not None and not dep.marker.evaluate(env):
+                continue
+            key = canonicalize_name(dep.name)
+            if key == "pyspark":
+                continue  # the image's Spark provides it
+            if key not in pinned:
+                problems.append(f"{name} needs {dep}, which is not pinned")
+            elif dep.specifier and pinned[key] not in dep.specifier:
+                problems.append(f"{name} needs {dep}, pinned {pinned[key]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_entry_point_user_and_spark_defaults() -> None:
+    assert "COPY main.py /opt/tweet-sentiment/main.py" in DOCKERFILE
+    assert (IMAGE_DIR / "main.py").read_text().count("sentiment_job.job import main") == 1
+    assert re.search(r"^USER 185$", DOCKERFILE, flags=re.MULTILINE)
+    assert DOCKERFILE.rstrip().splitlines()[-1] == "USER 185"
+    conf = read_spark_defaults(IMAGE_DIR / "spark-defaults.conf")
+    assert conf["spark.ui.prometheus.enabled"] == "true"
+    assert conf["spark.metrics.conf.*.sink.prometheusServlet.class"] == (
+        "org.apache.spark.metrics.sink.PrometheusServlet"
+    )
+    assert conf["spark.metrics.conf.*.sink.prometheusServlet.path"] == "/metrics/prometheus"
+    assert "COPY spark-defaults.conf /opt/spark/conf/spark-defaults.conf" in DOCKERFILE
+    assert "TWEET_SENTIMENT_SPARK_DEFAULTS=/opt/tweet-sentiment/spark-defaults.conf" in DOCKERFILE
