@@ -29,7 +29,15 @@ from tests.e2e.pipeline import (
 from tests.services.elasticsearch import ElasticsearchNode
 from tests.services.kafka import KafkaBroker
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.slow,
+    pytest.mark.kafka,
+    pytest.mark.es,
+    pytest.mark.spark,
+    # Three Spark start-ups (or an Elasticsearch restart) on a loaded 2-core machine.
+    pytest.mark.timeout(900),
+]
 
 # Generous: a cold Spark start on a loaded 2-core machine takes tens of seconds.
 DONE_TIMEOUT = 300

@@ -156,9 +156,9 @@ def test_none_gives_empty() -> None:
 
 
 def test_whitespace_class_is_pythons_isspace() -> None:
-    chars = {chr(c) for c in range(sys.maxunicode + 1)}
-    matched = {c for c in chars if re.fullmatch(cleaning.WHITESPACE_RUN_PATTERN, c)}
-    assert matched == {c for c in chars if c.isspace()}
+    every_char = "".join(map(chr, range(sys.maxunicode + 1)))
+    matched = set(re.findall(f"[{cleaning.WHITESPACE_CLASS}]", every_char))
+    assert matched == {c for c in every_char if c.isspace()}
 
 
 @pytest.mark.parametrize(
@@ -184,14 +184,14 @@ def test_adversarial_inputs_stay_linear() -> None:
     assert clean_text("&#" + "0" * n + "x") == "&#" + "0" * n + "x"
 
 
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
 @given(st.one_of(tweetish, any_text))
 def test_idempotent_and_total(text: str) -> None:
     once = clean_text(text)
     assert clean_text(once) == once
 
 
-@settings(max_examples=300)
+@settings(max_examples=200)
 @given(st.one_of(tweetish, any_text))
 def test_nothing_left_to_remove(text: str) -> None:
     out = clean_text(text)
@@ -203,7 +203,7 @@ def test_nothing_left_to_remove(text: str) -> None:
     assert out == out.strip()
 
 
-@settings(max_examples=200)
+@settings(max_examples=100)
 @given(st.lists(st.tuples(tweetish, st.sampled_from(EMOJI)), max_size=8))
 def test_emoji_preserved(parts: list[tuple[str, str]]) -> None:
     out = clean_text("".join(f"{text} {emoji} " for text, emoji in parts))
@@ -242,15 +242,24 @@ def _jsonl_texts(path: Path, limit: int) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def spark():  # type: ignore[no-untyped-def]
-    pyspark_sql = pytest.importorskip("pyspark.sql")
+def local_spark():  # type: ignore[no-untyped-def]
+    """A small local session for this module, stopped at its end (one already running, from
+    another module, is used and left running)."""
+    from pyspark.sql import SparkSession
+
+    active = SparkSession.getActiveSession()
+    if active is not None and active.sparkContext._jsc is not None:
+        yield active
+        return
     session = (
-        pyspark_sql.SparkSession.builder.master("local[1]")
+        SparkSession.builder.master("local[1]")
         .appName("test-cleaning")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", "1")
         .getOrCreate()
     )
+    session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
 
@@ -264,7 +273,7 @@ def _spark_clean(spark, texts: list[str | None]) -> list[str | None]:  # type: i
 
 
 @pytest.mark.spark
-def test_spark_equals_python_on_corpus(spark, shared_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_spark_equals_python_on_corpus(local_spark, shared_dir: Path) -> None:  # type: ignore[no-untyped-def]
     texts = _tricky_cases()
     if SAMPLES.exists():
         texts += list(_jsonl_texts(SAMPLES, 10_000))
@@ -272,11 +281,11 @@ def test_spark_equals_python_on_corpus(spark, shared_dir: Path) -> None:  # type
     if val.exists():
         texts += list(_jsonl_texts(val, 2000))
     # A null text stays null in SQL (clean_text(None) would give "").
-    assert _spark_clean(spark, [*texts, None]) == [*(clean_text(t) for t in texts), None]
+    assert _spark_clean(local_spark, [*texts, None]) == [*(clean_text(t) for t in texts), None]
 
 
 @pytest.mark.spark
-@settings(max_examples=4, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(spark_text, min_size=100, max_size=500))
-def test_spark_equals_python_generated(spark, batch: list[str]) -> None:  # type: ignore[no-untyped-def]
-    assert _spark_clean(spark, batch) == [clean_text(t) for t in batch]
+def test_spark_equals_python_generated(local_spark, batch: list[str]) -> None:  # type: ignore[no-untyped-def]
+    assert _spark_clean(local_spark, batch) == [clean_text(t) for t in batch]

@@ -116,7 +116,7 @@ def test_elasticsearch_outage_fails_the_batch_and_a_restart_loses_nothing(
     produce(kafka_bootstrap, topic, during)
     code = job.wait(timeout=300)
     assert code == 1, job.tail()
-    assert re.search(r"batch \d+ failed .*Elasticsearch", job.tail()), job.tail()
+    assert re.search(r"batch \d+ failed .*SinkUnavailable: Elasticsearch", job.log.read_text()), job.tail()
 
     # As Kubernetes would: Elasticsearch comes back, the job is restarted on its checkpoint.
     fault_es.up()

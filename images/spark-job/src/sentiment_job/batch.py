@@ -1,4 +1,4 @@
-"""One micro-batch: prepare in the JVM, then score and write partition by partition.
+"""One micro-batch of prepared rows: score and write them, partition by partition.
 
 Scoring and writing share one `mapInPandas` pass so each row crosses the JVM/Python
 boundary once (Arrow), and the only thing collected on the driver is one small stats
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .settings import Settings
 from .sink import PartitionStats, PartitionWriter, merge_stats, shared_client
-from .transform import prepare, score_pandas
+from .transform import score_pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -33,7 +33,8 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
     yield pd.DataFrame({"stats": [writer.stats.to_json()]})
 
 
-def process_batch(batch_df: DataFrame, settings: Settings) -> PartitionStats:
-    """Driver side: run the batch; raises if any partition could not write (batch retried)."""
-    rows = prepare(batch_df).mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
+def process_batch(prepared: DataFrame, settings: Settings) -> PartitionStats:
+    """Driver side: score and write one micro-batch of `transform.prepare` rows; raises if
+    any partition could not write (the batch then fails and is replayed)."""
+    rows = prepared.mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
     return merge_stats(row["stats"] for row in rows)

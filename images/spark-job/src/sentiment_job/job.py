@@ -94,6 +94,7 @@ def build_spark(settings: Settings) -> Any:
 def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
     """Start the streaming query (the caller awaits it and registers the listener)."""
     from .batch import process_batch
+    from .transform import prepare
 
     def handle(batch_df: Any, batch_id: int) -> None:
         started = time.monotonic()
@@ -114,8 +115,10 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
         )
 
     source = spark.readStream.format("kafka").options(**settings.kafka_options()).load()
+    # The transform is part of the streaming plan (built once), not rebuilt for every batch.
     return (
-        source.writeStream.queryName(QUERY_NAME)
+        prepare(source)
+        .writeStream.queryName(QUERY_NAME)
         .option("checkpointLocation", settings.checkpoint_location)
         .foreachBatch(handle)
         .trigger(**settings.trigger.spark_kwargs())
