@@ -133,7 +133,8 @@ class Pipeline:
         return self.offsets.total() - self.indexed()
 
     def wait_ready(self, timeout: float, sampler: MemorySampler) -> float:
-        """Feed a trickle until the first document is indexed; returns the job's start-up time."""
+        """Feed a trickle until the first document is indexed, then drain; returns the time to
+        that first document (the job's start-up: JVM, first batch, Python workers)."""
         t0 = time.monotonic()
         proc = self.producer(20, sampler)
         try:
@@ -141,10 +142,11 @@ class Pipeline:
                 lambda: self.env.es.indices.exists(index=self.index) and self.indexed() > 0,
                 timeout, f"first document in {self.index}", self.sup, allow_exit=[proc],
             )  # fmt: skip
+            first = time.monotonic() - t0
         finally:
             proc.stop()
         self.drain(timeout)
-        return time.monotonic() - t0
+        return first
 
     def drain(self, timeout: float) -> None:
         self.env.es.indices.refresh(index=self.index)

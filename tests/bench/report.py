@@ -221,7 +221,8 @@ def render(results: dict[str, Any]) -> str:
         ]
         for model, model_steps in steps.items():
             out += [
-                f"**{model}** (start-up to first indexed document: {fmt_s(results['startup'].get(model, math.nan))}):",
+                f"**{model}** (job start to its first indexed document: "
+                f"{fmt_s(results['startup'].get(model, math.nan))}):",
                 "",
                 table(
                     [
@@ -301,6 +302,8 @@ def render(results: dict[str, Any]) -> str:
             "process tree: the producer, and the job (its Python driver, the Spark JVM it starts, and the",
             "JVM's Python workers). *Peak RSS* is the largest sampled sum of `VmRSS` over that part;",
             "*VmHWM* is the kernel's high-water mark of the largest single process of that part.",
+            "Python workers are forked from one daemon, so their summed RSS counts shared pages more",
+            "than once and overstates what they use together.",
             "",
             table(["process", "part", "peak RSS", "VmHWM"], rows),
             "",

@@ -24,7 +24,7 @@ from typing import Any
 from tests.bench import e2e, stage
 from tests.bench.machine import load_average, machine_info
 from tests.bench.memory import MemorySampler
-from tests.bench.report import render
+from tests.bench.report import fmt_s, render
 from tests.bench.stats import median, percentile
 from tests.services.common import REPO_ROOT, ServiceError, state_dir, versions
 from tests.services.elasticsearch import ElasticsearchNode
@@ -106,8 +106,8 @@ def latency(cfg: dict[str, Any], p: e2e.Pipeline, rate: float, sampler: MemorySa
     for i in range(cfg["runs"]):
         r = e2e.latency_run(p, rate, cfg["latency_warmup"], cfg["latency_window"], sampler)
         print(
-            f"[latency] {rate}/s run {i + 1}: indexed p99 {percentile(r.indexed, 99):.3f}s, "
-            f"searchable p99 {percentile(r.searchable, 99):.3f}s ({len(r.indexed)}/{len(r.searchable)} samples)",
+            f"[latency] {rate}/s run {i + 1}: indexed p99 {fmt_s(percentile(r.indexed, 99))}, "
+            f"searchable p99 {fmt_s(percentile(r.searchable, 99))} ({len(r.indexed)}/{len(r.searchable)} samples)",
             flush=True,
         )
         runs.append(r)

@@ -218,6 +218,7 @@ def _tricky_cases() -> list[str]:
     cases = [
         "RT @bob: I &amp;amp;lt;3 #python http://t.co/x 😀",
         "&#64;user hi &#x1F600; &#97; &#0; &#55296; &#x110000;",
+        "&#65279;bom &#xFEFF; &#xFFFE; &#x10000; &#x10FFFF; &#127;&#x80;&#x9F; &#1;",
         "awww.. so cute www.example.com t.co/abc at.co/x",
         "&&#35;39; &am&lt;p; #️⃣ ##tag",
         "  a\u3000b\x85c \u2028",

@@ -13,6 +13,7 @@ from sentiment_job.es_setup import install
 from sentiment_job.settings import Settings
 from sentiment_job.sink import (
     LATENCY_BUCKETS,
+    DeadLetterRefused,
     PartitionStats,
     PartitionWriter,
     SinkUnavailable,
@@ -189,3 +190,18 @@ def test_writer_indexes_deduplicates_and_deadletters_rejections(
         assert "HTTP 400" in dead["posts:2:9"]["error"]
     finally:
         es_client.options(ignore_status=404).indices.delete(index=bad_index)
+
+
+@pytest.mark.es
+def test_a_refused_dead_letter_fails_the_batch_instead_of_dropping_it(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
+    index = indices()
+    # A dead-letter index someone broke: `reason` mapped as a number.
+    es_client.indices.create(index=f"{index}-dl", mappings={"properties": {"reason": {"type": "long"}}})
+    settings = Settings(
+        checkpoint_location="unused", es_url=es_url, es_index=index, es_deadletter_index=f"{index}-dl"
+    )
+    writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
+    with pytest.raises(DeadLetterRefused, match="posts:2:5"):
+        writer.write_rows([row(id="5", offset=5, reason="invalid_json", error="not JSON")])

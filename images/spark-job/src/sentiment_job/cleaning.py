@@ -19,7 +19,8 @@ of text into a new entity, URL or mention; that is what makes the cleaning idemp
 2. A leading retweet prefix ``RT @user:`` (repeated ones too) is dropped.
 3. URLs (``http://``, ``https://``, ``www.``, ``t.co/``, up to the next whitespace) go.
 4. @mentions go (X handles and dotted Bluesky handles such as ``@alice.bsky.social``).
-5. ``#`` before a tag character goes (``#happy`` → ``happy``); the keycap emoji ``#️⃣`` stays.
+5. ``#`` before a tag character goes (``#happy`` → ``happy``); the keycap emoji ``#️⃣``, a
+   ``#`` before punctuation or space and an undecoded ``&#97;`` stay.
 6. Whitespace runs become one space; the result is stripped. Emoji are kept (VADER scores them).
 """
 
@@ -175,6 +176,7 @@ def _unescape_html_expr(col: Column) -> Column:
     )
     # Numeric entities need arithmetic on the match, which regexp_replace cannot do: split
     # around the entities, decode the list of matches, and zip the two lists back together.
+    # (`text` is evaluated twice here; only for posts that contain "&".)
     pieces = F.split(text, ENTITY_PATTERN, -1)
     entities = F.regexp_extract_all(text, F.lit(ENTITY_PATTERN), F.lit(0))
     decoded = F.transform(entities, _decode_entity_expr)
@@ -207,10 +209,22 @@ def _decode_entity_expr(entity: Column) -> Column:
         & ~codepoint.between(*SURROGATES)
         & ~codepoint.isin(sorted(UNDECODED_CODEPOINTS))
     )
-    # A code point as a string: its 4-byte big-endian UTF-32 encoding, decoded.
-    char = F.decode(F.unhex(F.lpad(F.hex(codepoint), 8, "0")), "UTF-32")
-    named = None
-    for key, value in NAMED_ENTITIES.items():
-        named = (F if named is None else named).when(name == key, F.lit(value))
-    assert named is not None
-    return named.when(is_decodable, char).otherwise(entity)
+    char = F.decode(F.unhex(_utf16be_hex(codepoint)), "UTF-16BE")
+    (first_key, first_value), *rest = NAMED_ENTITIES.items()
+    decoded = F.when(name == first_key, F.lit(first_value))
+    for key, value in rest:
+        decoded = decoded.when(name == key, F.lit(value))
+    return decoded.when(is_decodable, char).otherwise(entity)
+
+
+def _utf16be_hex(codepoint: Column) -> Column:
+    """Hex of a code point's UTF-16BE encoding (a surrogate pair above U+FFFF).
+
+    Not UTF-32: Java's UTF-32 decoder drops U+FEFF at the start as a byte-order mark.
+    """
+    from pyspark.sql import functions as F
+
+    offset = codepoint - 0x10000
+    return F.when(codepoint < 0x10000, F.lpad(F.hex(codepoint), 4, "0")).otherwise(
+        F.concat(F.hex(F.shiftright(offset, 10) + 0xD800), F.hex(offset.bitwiseAND(0x3FF) + 0xDC00))
+    )

@@ -131,7 +131,7 @@ def _first_line(exc: BaseException) -> str:
     exception whose first line only says which Java call failed."""
     text = str(exc).strip() or type(exc).__name__
     for line in text.splitlines():
-        if "SinkUnavailable:" in line:
+        if "SinkUnavailable:" in line or "DeadLetterRefused:" in line:
             return line.strip()[:500]
     return text.splitlines()[0][:500]
 

@@ -9,13 +9,13 @@ stats record per partition goes back to the driver. The rules:
   times; if Elasticsearch is still failing the partition raises `SinkUnavailable`, the
   micro-batch fails and Spark replays it from the checkpoint after a restart (no loss);
 * any other per-document failure (400 mapping errors and the like) cannot succeed on
-  retry: the record goes to the dead-letter index with the reason, and the batch goes on.
+  retry: the record goes to the dead-letter index with the reason, and the batch goes on;
+* a dead letter itself refused means the dead-letter index is broken: the batch fails.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
 import threading
 import time
@@ -26,8 +26,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .settings import Settings
-
-log = logging.getLogger(__name__)
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # End-to-end latency buckets (seconds). Shared by the executors (which count) and the
@@ -55,6 +53,10 @@ DEADLETTER_FIELDS = ("raw", "reason", "error", "topic", "partition", "offset", "
 
 class SinkUnavailable(RuntimeError):
     """Elasticsearch kept failing past the retry budget: fail the batch, replay it later."""
+
+
+class DeadLetterRefused(RuntimeError):
+    """The dead-letter index refused a record: nowhere left to put it, so fail the batch."""
 
 
 def classify_status(status: int | None) -> str:
@@ -319,19 +321,18 @@ class PartitionWriter:
             deadletter_action(s.es_deadletter_index, row, reason, error, now) for row, reason, error in dead
         ]
         outcomes = bulk_with_retries(self.client, actions, s.es_max_retries, self.sleep)
+        refused = []
         for (row, reason, _), outcome in zip(dead, outcomes, strict=True):
             if outcome.ok:
                 self.stats.deadlettered[reason] += 1
             else:
-                # Nowhere left to put it: count it, log where it came from (never the payload).
-                self.stats.rejected[outcome.error_type or "unknown"] += 1
-                log.error(
-                    "dead letter for %s:%s:%s rejected by Elasticsearch: %s",
-                    row.get("topic"),
-                    row.get("partition"),
-                    row.get("offset"),
-                    outcome.error,
+                refused.append(
+                    f"{row.get('topic')}:{row.get('partition')}:{row.get('offset')}: {outcome.error}"
                 )
+        if refused:
+            # Dead letters are built by us with a fixed shape: a refusal is a broken or blocked
+            # dead-letter index, not bad data. Fail the batch (it is replayed) rather than drop.
+            raise DeadLetterRefused(f"{len(refused)} dead letters refused, e.g. {refused[0]}")
 
 
 _clients: dict[tuple[Any, ...], Any] = {}
