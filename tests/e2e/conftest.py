@@ -25,8 +25,8 @@ from tests.services.common import ServiceError
 from tests.services.elasticsearch import ElasticsearchNode
 from tests.services.kafka import KafkaBroker
 
-FAULT_KAFKA_PORT = int(os.environ.get("TS_E2E_FAULT_KAFKA_PORT", "19092"))
-FAULT_ES_PORT = int(os.environ.get("TS_E2E_FAULT_ES_PORT", "19200"))
+FAULT_KAFKA_PORT = int(os.environ.get("TS_E2E_FAULT_KAFKA_PORT", "19094"))
+FAULT_ES_PORT = int(os.environ.get("TS_E2E_FAULT_ES_PORT", "19210"))
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -43,9 +43,13 @@ def fault_kafka() -> Iterator[KafkaBroker]:
     broker = KafkaBroker(port=FAULT_KAFKA_PORT, name="kafka-faults-e2e")
     broker.wipe()
     try:
-        broker.up()
+        started = broker.up()
     except ServiceError as exc:
         pytest.fail(f"cannot start the fault-injection broker: {exc}", pytrace=False)
+    if not started:  # someone else's broker answers there: killing it would test nothing of ours
+        pytest.fail(
+            f"port {FAULT_KAFKA_PORT} already has a broker; set TS_E2E_FAULT_KAFKA_PORT", pytrace=False
+        )
     yield broker
     broker.wipe()
 
@@ -56,9 +60,13 @@ def fault_es() -> Iterator[ElasticsearchNode]:
     node = ElasticsearchNode(port=FAULT_ES_PORT, name="es-faults-e2e")
     node.wipe()
     try:
-        node.up()
+        started = node.up()
     except ServiceError as exc:
         pytest.fail(f"cannot start the fault-injection Elasticsearch: {exc}", pytrace=False)
+    if not started:
+        pytest.fail(
+            f"port {FAULT_ES_PORT} already has Elasticsearch; set TS_E2E_FAULT_ES_PORT", pytrace=False
+        )
     yield node
     node.wipe()
 

@@ -3,6 +3,7 @@ every in-process test of this directory, unique index names, and cleanup."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import uuid
@@ -11,8 +12,18 @@ from typing import Any
 
 import pytest
 
+from tests.services.common import ServiceError
+from tests.services.spark_jars import spark_kafka_jars
+
 # Python workers must run this interpreter (it has the packages), not `python3` on PATH.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+# One JVM serves every in-process Spark test of the run, and jars only reach the driver's
+# classpath when that JVM starts: whichever module starts it first must bring Spark's Kafka
+# source along, or the streaming tests that come later cannot find it.
+# (If the jars cannot be resolved, the spark_jars fixture reports it where it is needed.)
+if "PYSPARK_SUBMIT_ARGS" not in os.environ:
+    with contextlib.suppress(ServiceError):
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--jars {','.join(map(str, spark_kafka_jars()))} pyspark-shell"
 
 
 def _alive(session: Any) -> bool:

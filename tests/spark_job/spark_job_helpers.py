@@ -81,7 +81,9 @@ def job_env(
     jars: str,
     **extra: str,
 ) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("KAFKA_", "ES_", "SPARK_", "TRIGGER"))}
+    # Only what the test passes: none of this process's job settings or Spark launch args.
+    skip = ("KAFKA_", "ES_", "SPARK_", "TRIGGER", "PYSPARK_SUBMIT_ARGS", "CHECKPOINT_", "METRICS_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
     env.update(base)
     env.update(
         {

@@ -66,6 +66,11 @@ FRAGMENTS = [
     "&#xD800;",
     "&#1114111;",
     "&#x110000;",
+    "&#65279;",
+    "&#xFEFF;",
+    "&#xFFFE;",
+    "&#x10000;",
+    "&#x80;",
     "&#10;",
     "&#32;",
     "&#8217;",
@@ -229,6 +234,10 @@ def _tricky_cases() -> list[str]:
         "RT @a: " * 20,
         "x" * 20_000,
     ]
+    # Numeric entities for every code point up to U+3000 and a spread above, both forms.
+    codepoints = [*range(0x3001), *range(0x3001, 0x110001, 997), 0xFEFF, 0xFFFE, 0xFFFF, 0x10FFFF]
+    entities = [f"&#{c};&#x{c:X};" for c in codepoints]
+    cases += ["".join(entities[i : i + 400]) for i in range(0, len(entities), 400)]
     return cases + [raw for raw, _ in EXAMPLES]
 
 
@@ -273,6 +282,12 @@ def _spark_clean(spark, texts: list[str | None]) -> list[str | None]:  # type: i
     return [row.c for row in sorted(rows, key=lambda row: row.i)]
 
 
+def _assert_same(texts: list[str], spark_out: list[str | None]) -> None:
+    assert len(spark_out) == len(texts)
+    differ = [(t, py, sql) for t, sql in zip(texts, spark_out, strict=True) if (py := clean_text(t)) != sql]
+    assert not differ, f"{len(differ)} of {len(texts)} differ; (input, python, spark): {differ[:3]}"
+
+
 @pytest.mark.spark
 def test_spark_equals_python_on_corpus(local_spark, shared_dir: Path) -> None:  # type: ignore[no-untyped-def]
     texts = _tricky_cases()
@@ -282,11 +297,13 @@ def test_spark_equals_python_on_corpus(local_spark, shared_dir: Path) -> None:  
     if val.exists():
         texts += list(_jsonl_texts(val, 2000))
     # A null text stays null in SQL (clean_text(None) would give "").
-    assert _spark_clean(local_spark, [*texts, None]) == [*(clean_text(t) for t in texts), None]
+    *out, null = _spark_clean(local_spark, [*texts, None])
+    assert null is None
+    _assert_same(texts, out)
 
 
 @pytest.mark.spark
 @settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batch=st.lists(spark_text, min_size=100, max_size=500))
 def test_spark_equals_python_generated(local_spark, batch: list[str]) -> None:  # type: ignore[no-untyped-def]
-    assert _spark_clean(local_spark, batch) == [clean_text(t) for t in batch]
+    _assert_same(batch, _spark_clean(local_spark, batch))

@@ -104,6 +104,8 @@ def test_sasl_needs_credentials_and_builds_a_scram_jaas_config(tmp_path: Path) -
 def test_plaintext_has_no_security_options() -> None:
     opts = from_env(BASE).kafka_options()
     assert opts["kafka.security.protocol"] == "PLAINTEXT"
+    # Spark's own group prefix unless set: the Strimzi KafkaUser ACL grants it.
+    assert opts["groupIdPrefix"] == "spark-kafka-source"
     assert not any(k.startswith(("kafka.sasl", "kafka.ssl")) for k in opts)
 
 

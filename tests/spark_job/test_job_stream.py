@@ -7,14 +7,20 @@ the driver's Prometheus registry afterwards.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
+import socket
+import subprocess
+import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from prometheus_client import generate_latest
-from spark_job_helpers import all_docs, event, job_env, produce, run_job, wait_until
+from spark_job_helpers import all_docs, count, event, job_env, produce, run_job, wait_until
 
 from sentiment_job import job
 from sentiment_job.cleaning import clean_text
@@ -24,6 +30,8 @@ from sentiment_job.sentiment import score_frame
 from sentiment_job.settings import Settings, Trigger
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
+
+IMAGE_DIR = Path(__file__).resolve().parents[2] / "images" / "spark-job"
 
 ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 TEXTS = [
@@ -197,3 +205,78 @@ def test_metrics_from_an_in_process_run(
         "sentiment_job_batch_failures_total",
     ):
         assert name in exposition, name
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> str:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.read().decode()
+    except OSError:
+        return ""
+
+
+def test_spark_submit_of_main_py_as_in_the_image(
+    kafka_bootstrap: str,
+    new_topic: Any,
+    es_url: str,
+    es_client: Any,
+    indices: Any,
+    spark_jars: str,
+    tmp_path: Path,
+) -> None:
+    """What the SparkApplication does: spark-submit main.py; master and jars from the
+    submission, Spark's Prometheus endpoints from the image's spark-defaults.conf."""
+    topic, index = new_topic("job-submit", partitions=1), indices()
+    posts = corpus(12, "s")
+    produce(kafka_bootstrap, topic, posts)
+    ui_port, metrics_port = _free_port(), _free_port()
+    env = job_env(
+        {},
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        es_url=es_url,
+        index=index,
+        checkpoint=tmp_path / "checkpoint",
+        jars="",
+        TRIGGER="processingTime=1s",
+        METRICS_HOST="127.0.0.1",
+        METRICS_PORT=str(metrics_port),
+        PYSPARK_DRIVER_PYTHON=sys.executable,
+        TWEET_SENTIMENT_SPARK_DEFAULTS=str(IMAGE_DIR / "spark-defaults.conf"),
+    )
+    for name in ("SPARK_MASTER", "SPARK_JARS"):
+        env.pop(name)
+    cmd = [
+        str(Path(sys.executable).parent / "spark-submit"),
+        "--master", "local[2]",
+        "--jars", spark_jars,
+        "--conf", f"spark.ui.port={ui_port}",
+        str(IMAGE_DIR / "main.py"),
+    ]  # fmt: skip
+    log = tmp_path / "submit.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_until(
+            lambda: count(es_client, index) == len(posts) or proc.poll() is not None, 300, "the documents"
+        )
+        assert proc.poll() is None, log.read_text()[-5000:]
+        # The image's spark-defaults.conf settings, applied by the job under spark-submit.
+        assert re.search(r"applied \d+ settings .*spark\.ui\.prometheus\.enabled", log.read_text())
+        # Spark's own Prometheus endpoints (driver UI port) and the job's.
+        assert "_driver_" in _get(f"http://127.0.0.1:{ui_port}/metrics/prometheus")
+        assert "metrics_executor_" in _get(f"http://127.0.0.1:{ui_port}/metrics/executors/prometheus")
+        indexed = 'sentiment_job_documents_indexed_total{sentiment="Positive"}'
+        wait_until(
+            lambda: indexed in _get(f"http://127.0.0.1:{metrics_port}/metrics"), 60, "the job's metrics"
+        )
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    assert set(all_docs(es_client, index)) == {f"{p['source']}:{p['id']}" for p in posts}

@@ -77,9 +77,12 @@ def build_spark(settings: Settings) -> Any:
             from pyspark import SparkConf
 
             submitted = SparkConf()
+            applied = []
             for key, value in read_spark_defaults(defaults_file).items():
-                if not submitted.contains(key):
-                    conf.setdefault(key, value)
+                if not submitted.contains(key) and key not in conf:
+                    conf[key] = value
+                    applied.append(key)
+            log.info("applied %d settings from %s: %s", len(applied), defaults_file, ", ".join(applied))
     else:
         # Python workers must import this package: use our interpreter, not `python3` on PATH.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

@@ -68,7 +68,7 @@ class Settings:
     checkpoint_location: str
     kafka_bootstrap_servers: str = "localhost:9092"
     kafka_topic: str = "posts"
-    kafka_group_id_prefix: str = "tweet-sentiment-job"
+    kafka_group_id_prefix: str = "spark-kafka-source"
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_mechanism: str = "SCRAM-SHA-512"
     kafka_sasl_username: str | None = None
@@ -303,7 +303,7 @@ def from_env(env: Mapping[str, str] | None = None, need_checkpoint: bool = True)
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
         raise SettingsError("KAFKA_TOPIC", f"{topic!r} is not a valid Kafka topic name")
 
-    group_prefix = env.get("KAFKA_GROUP_ID_PREFIX", "").strip() or "tweet-sentiment-job"
+    group_prefix = env.get("KAFKA_GROUP_ID_PREFIX", "").strip() or "spark-kafka-source"
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", group_prefix):
         raise SettingsError("KAFKA_GROUP_ID_PREFIX", f"{group_prefix!r} may only use letters, digits, . _ -")
     protocol = _choice(env, "KAFKA_SECURITY_PROTOCOL", "PLAINTEXT", SECURITY_PROTOCOLS)

@@ -29,8 +29,9 @@ from .settings import Settings
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # End-to-end latency buckets (seconds). Shared by the executors (which count) and the
-# driver's histogram (which exposes the sums), so they must be one list.
-LATENCY_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
+# driver's histogram (which exposes the sums), so they must be one list. 2.0 is the latency
+# SLO's threshold (the alert rules count le="2.0").
+LATENCY_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 INITIAL_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 
