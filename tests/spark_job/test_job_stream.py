@@ -215,10 +215,14 @@ def _free_port() -> int:
 
 def _get(url: str) -> str:
     try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
+        with urllib.request.urlopen(url, timeout=30) as resp:
             return resp.read().decode()
     except OSError:
         return ""
+
+
+def _positives(posts: list[dict[str, Any]]) -> str:
+    return f"{float(sum(1 for label in expected_labels(posts).values() if label == 'Positive'))}"
 
 
 def test_spark_submit_of_main_py_as_in_the_image(
@@ -270,11 +274,15 @@ def test_spark_submit_of_main_py_as_in_the_image(
         # The image's spark-defaults.conf settings, applied by the job under spark-submit.
         assert re.search(r"applied \d+ settings .*spark\.ui\.prometheus\.enabled", log.read_text())
         # Spark's own Prometheus endpoints (driver UI port) and the job's.
-        assert "_driver_" in _get(f"http://127.0.0.1:{ui_port}/metrics/prometheus")
-        assert "metrics_executor_" in _get(f"http://127.0.0.1:{ui_port}/metrics/executors/prometheus")
-        indexed = 'sentiment_job_documents_indexed_total{sentiment="Positive"}'
+        # (The UI's first answer can take seconds: Jetty warms up.)
+        ui = f"http://127.0.0.1:{ui_port}"
+        wait_until(lambda: "_driver_" in _get(f"{ui}/metrics/prometheus"), 120, "Spark's driver metrics")
         wait_until(
-            lambda: indexed in _get(f"http://127.0.0.1:{metrics_port}/metrics"), 60, "the job's metrics"
+            lambda: "metrics_executor_" in _get(f"{ui}/metrics/executors/prometheus"), 120, "executor metrics"
+        )
+        indexed = f'sentiment_job_documents_indexed_total{{sentiment="Positive"}} {_positives(posts)}'
+        wait_until(
+            lambda: indexed in _get(f"http://127.0.0.1:{metrics_port}/metrics"), 120, "the job's metrics"
         )
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
