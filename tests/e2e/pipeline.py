@@ -17,7 +17,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -301,27 +300,6 @@ def job_env(
     )
     env.update({k: str(v) for k, v in extra.items()})
     return env
-
-
-def metrics(port: int, timeout: float = 2.0) -> dict[str, float]:
-    """A Prometheus text page as {'name{labels}': value}; {} when nothing answers."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as resp:
-            text = resp.read().decode()
-    except OSError:
-        return {}
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            with contextlib.suppress(ValueError):
-                out[key] = float(value)
-    return out
-
-
-def metric_sum(values: dict[str, float], name: str) -> float:
-    """Sum of a metric over all its label sets."""
-    return sum(v for k, v in values.items() if k == name or k.startswith(name + "{"))
 
 
 # ----------------------------------------------------------------------------- Kafka / ES reads
