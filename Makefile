@@ -23,25 +23,25 @@ help: ## Show this help
 	  /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: dev
-dev: $(VENV)/.installed ## Create/update .venv with both packages (editable) and the test deps
+dev: $(VENV)/.installed ## Create/update .venv with both packages (editable), the test and the dev-tools deps
 
-$(VENV)/.installed: constraints.txt tests/requirements.txt images/producer/requirements.txt \
+$(VENV)/.installed: constraints.txt tests/requirements.txt devtools/requirements.txt images/producer/requirements.txt \
                     images/spark-job/requirements.txt images/producer/pyproject.toml images/spark-job/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -c constraints.txt -r tests/requirements.txt \
+	$(PY) -m pip install -q -c constraints.txt -r tests/requirements.txt -r devtools/requirements.txt \
 	  -e images/producer -e images/spark-job
 	@touch $@
 
 .PHONY: fetch
 fetch: ## Download Kafka, Spark's Kafka connector and Elasticsearch into $(TS_CACHE_DIR)
-	python3 -m tests.services kafka fetch >/dev/null
-	python3 -m tests.services es fetch >/dev/null
-	python3 -m tests.services.spark_jars
+	python3 -m devtools.services kafka fetch >/dev/null
+	python3 -m devtools.services es fetch >/dev/null
+	python3 -m devtools.services.spark_jars
 
 .PHONY: tools
 tools: ## Install helm, kubeconform and promtool (pinned) for the offline chart checks
-	python3 -m tests.services.tools
+	python3 -m devtools.services.tools
 
 .PHONY: lint
 lint: dev ## ruff check + format check
@@ -59,27 +59,27 @@ test: dev fetch tools lint ## THE test command: install, start services, lint, r
 
 .PHONY: kafka-up kafka-down es-up es-down
 kafka-up: ## Start a local single-node Kafka $(KAFKA_VERSION) (KRaft) on localhost:9092
-	python3 -m tests.services kafka up
+	python3 -m devtools.services kafka up
 kafka-down: ## Stop the local Kafka
-	python3 -m tests.services kafka down
+	python3 -m devtools.services kafka down
 es-up: ## Start a local single-node Elasticsearch $(ES_VERSION) on localhost:9200
-	python3 -m tests.services es up
+	python3 -m devtools.services es up
 es-down: ## Stop the local Elasticsearch
-	python3 -m tests.services es down
+	python3 -m devtools.services es down
 
 ##@ Demo and benchmarks
 
 .PHONY: demo
 demo: dev fetch ## Run the whole pipeline on this machine (no API key) and print a summary
-	$(PY) -m tests.services.demo run
+	$(PY) -m devtools.demo run
 
 .PHONY: demo-down
 demo-down: ## Stop everything `make demo` left running
-	$(PY) -m tests.services.demo down
+	$(PY) -m devtools.demo down
 
 .PHONY: bench
 bench: dev fetch ## Measure throughput, latency and memory; writes docs/benchmarks.md
-	$(PY) -m tests.bench
+	$(PY) -m devtools.bench
 
 ##@ Kubernetes (needs Docker, kind, kubectl; cannot run on the CI machine)
 

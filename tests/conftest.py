@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.common import ServiceError
-from tests.services.elasticsearch import ElasticsearchNode
-from tests.services.kafka import KafkaBroker
-from tests.services.spark_jars import spark_kafka_jars
+from devtools.services.common import ServiceError
+from devtools.services.elasticsearch import ElasticsearchNode
+from devtools.services.kafka import KafkaBroker
+from devtools.services.spark_jars import spark_kafka_jars
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("TS_SHARED_DIR", REPO_ROOT.parent / "shared"))

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from devtools.services import tools
+from devtools.services.common import versions
 from tests.charts.checks import CHART_DIR, load_docs
-from tests.services import tools
-from tests.services.common import versions
 
 HERE = Path(__file__).resolve().parent
 BAD_MANIFESTS = HERE / "bad" / "manifests"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools.services.common import versions
 from tests.charts.checks import (
     CHART_DIR,
     by_kind,
@@ -21,7 +22,6 @@ from tests.charts.checks import (
     undocumented_values_keys,
 )
 from tests.charts.conftest import NAMESPACE, SHIPPED, VARIANTS
-from tests.services.common import versions
 
 SECRETS = "/var/run/secrets/tweet-sentiment"
 

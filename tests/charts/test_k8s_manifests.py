@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from devtools.services.common import versions
 from tests.charts.checks import CHART_DIR, K8S_DIR, by_kind, load_docs, one
-from tests.services.common import versions
 
 VARIANT_DIRS = [K8S_DIR / op / variant for op in ("strimzi", "eck") for variant in ("base", "dev", "prod")]
 

@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.services import tools
+from devtools.services import tools
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FILES = REPO_ROOT / "charts" / "tweet-sentiment" / "files"

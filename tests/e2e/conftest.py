@@ -11,19 +11,12 @@ from typing import Any
 
 import pytest
 
+from devtools.pipeline import Proc, Supervisor, console_script, job_env, producer_env
+from devtools.services.common import ServiceError
+from devtools.services.elasticsearch import ElasticsearchNode
+from devtools.services.kafka import KafkaBroker
 from tests.conftest import unique
-from tests.e2e.pipeline import (
-    Proc,
-    Supervisor,
-    console_script,
-    es_count,
-    es_docs,
-    job_env,
-    producer_env,
-)
-from tests.services.common import ServiceError
-from tests.services.elasticsearch import ElasticsearchNode
-from tests.services.kafka import KafkaBroker
+from tests.e2e.data import es_count, es_docs
 
 FAULT_KAFKA_PORT = int(os.environ.get("TS_E2E_FAULT_KAFKA_PORT", "19094"))
 FAULT_ES_PORT = int(os.environ.get("TS_E2E_FAULT_ES_PORT", "19210"))

@@ -16,18 +16,11 @@ from typing import Any
 
 import pytest
 
+from devtools.pipeline import wait_until
+from devtools.services.elasticsearch import ElasticsearchNode
+from devtools.services.kafka import KafkaBroker
 from tests.e2e.conftest import Run, assert_exactly
-from tests.e2e.pipeline import (
-    bad_replay_lines,
-    es_count,
-    es_docs,
-    read_topic,
-    topic_size,
-    wait_until,
-    write_replay,
-)
-from tests.services.elasticsearch import ElasticsearchNode
-from tests.services.kafka import KafkaBroker
+from tests.e2e.data import bad_replay_lines, es_count, es_docs, read_topic, topic_size, write_replay
 
 pytestmark = [
     pytest.mark.e2e,

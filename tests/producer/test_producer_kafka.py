@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from kafka.partitioner.default import murmur2 as kafka_murmur2
 
+from devtools.services.kafka import KafkaBroker
 from tests.producer.fake_jetstream import DID, Connection, FakeJetstream, identity, post_create, post_delete
 from tests.producer.fake_x import KEEPALIVE, OPERATIONAL_DISCONNECT, FakeX, Status, Stream, line, tweet
 from tests.producer.producer_helpers import (
@@ -24,7 +25,6 @@ from tests.producer.producer_helpers import (
     write_jsonl,
     x_envelope,
 )
-from tests.services.kafka import KafkaBroker
 from tweet_producer.events import Post, decode_json, post_from_x
 from tweet_producer.settings import REPO_SAMPLE
 from tweet_producer.sources.base import Line, parse_line

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.services.common import ServiceError
-from tests.services.spark_jars import spark_kafka_jars
+from devtools.services.common import ServiceError
+from devtools.services.spark_jars import spark_kafka_jars
 
 # Python workers must run this interpreter (it has the packages), not `python3` on PATH.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)

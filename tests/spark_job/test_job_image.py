@@ -13,8 +13,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from devtools.services.common import REPO_ROOT, versions
 from sentiment_job.job import read_spark_defaults
-from tests.services.common import REPO_ROOT, versions
 
 IMAGE_DIR = REPO_ROOT / "images" / "spark-job"
 DOCKERFILE = (IMAGE_DIR / "Dockerfile").read_text()

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from spark_job_helpers import JobProcess, all_docs, count, event, job_env, produce, run_job, wait_until
 
-from tests.services.elasticsearch import ElasticsearchNode
+from devtools.services.elasticsearch import ElasticsearchNode
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark, pytest.mark.slow]
 

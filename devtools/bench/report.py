@@ -84,12 +84,12 @@ def stage_rows(stage: StageResult, models: list[str]) -> tuple[list[list[str]], 
 
 
 def render(results: dict[str, Any]) -> str:
-    """The whole page. `results` is what tests.bench.run collects (see its keys)."""
+    """The whole page. `results` is what devtools.bench.run collects (see its keys)."""
     info: dict[str, str] = results["machine"]
     cfg: dict[str, Any] = results["config"]
     out: list[str] = ["# Benchmarks", ""]
     out += [
-        "Numbers from `make bench` (`python -m tests.bench`), which writes this page. Everything runs on",
+        "Numbers from `make bench` (`python -m devtools.bench`), which writes this page. Everything runs on",
         "one machine: Kafka, Elasticsearch, the producer and the Spark job (local mode) share its cores,",
         "so the end-to-end numbers are a floor for a cluster, not a forecast of one.",
         "",

@@ -1,6 +1,6 @@
 """`make demo` / `make demo-down`: the whole pipeline on this machine, with a live view.
 
-`python -m tests.services.demo run` starts (or reuses) the local Kafka and Elasticsearch,
+`python -m devtools.demo run` starts (or reuses) the local Kafka and Elasticsearch,
 creates the topics and the index template, starts the sentiment job and the producer in the
 background, shows progress while the posts flow, then prints the summary of the index
 (`sentiment_job.stats`, the same code as `tweet-sentiment stats`), writes a PNG chart and
@@ -8,8 +8,10 @@ returns, leaving Kafka, Elasticsearch and the job running. `... demo down` stops
 demo started. Every name the demo uses can be overridden (env or flag) so the end-to-end
 test can run it beside a real demo.
 
-Runs in the dev virtualenv (it needs kafka-python, elasticsearch, matplotlib, and the
-console scripts of both packages), unlike the stdlib-only `python3 -m tests.services`.
+Runs in the dev virtualenv (it needs kafka-python, elasticsearch, prometheus_client,
+matplotlib, and the console scripts of both packages), unlike the stdlib-only
+`python3 -m devtools.services`. The producer and the job are started by `devtools.pipeline`,
+the launcher the benchmarks and the end-to-end tests use.
 """
 
 from __future__ import annotations
@@ -24,16 +26,27 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .common import REPO_ROOT, ServiceError, port_open, require_java, state_dir, stop_pid, versions
-from .elasticsearch import ElasticsearchNode
-from .kafka import KafkaBroker
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.samples import Sample
 
-VENV_BIN = Path(sys.executable).parent
+from devtools.pipeline import PipelineError, Proc, console_script, job_env, producer_env, tail
+from devtools.services.common import (
+    REPO_ROOT,
+    ServiceError,
+    port_open,
+    require_java,
+    state_dir,
+    stop_pid,
+    versions,
+)
+from devtools.services.elasticsearch import ElasticsearchNode
+from devtools.services.kafka import KafkaBroker
+
 SAMPLE = REPO_ROOT / "images" / "producer" / "samples" / "posts.jsonl"
 CHART_NAME = "tweet-sentiment-demo.png"
 LABEL_COLORS = {"Positive": "#2e9e44", "Neutral": "#9aa0a6", "Negative": "#d93025", "Unsupported": "#c6b8e8"}
@@ -159,26 +172,33 @@ class State:
 # ----------------------------------------------------------------------------- metrics
 
 
-def parse_metrics(text: str) -> dict[str, float]:
-    """Prometheus text → {'name{labels}': value} (comments dropped)."""
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            key, _, value = line.rpartition(" ")
-            with contextlib.suppress(ValueError):
-                out[key] = float(value)
-    return out
+def parse_metrics(text: str) -> list[Sample]:
+    """Every sample of a Prometheus text exposition (prometheus_client's own parser: label
+    escapes, timestamps, histogram series)."""
+    return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
 
 
-def metric_sum(values: Mapping[str, float], name: str) -> float:
-    return sum(v for k, v in values.items() if k == name or k.startswith(name + "{"))
+def _matching(samples: Iterable[Sample], name: str, labels: Mapping[str, str]) -> list[float]:
+    return [s.value for s in samples if s.name == name and labels.items() <= s.labels.items()]
 
 
-def scrape(port: int, timeout: float = 1.0) -> dict[str, float] | None:
+def metric_sum(samples: Iterable[Sample], name: str, **labels: str) -> float:
+    """The sum of the samples called exactly `name` (over all label sets, or those with `labels`)."""
+    return sum(_matching(samples, name, labels))
+
+
+def metric_value(samples: Iterable[Sample], name: str, **labels: str) -> float | None:
+    """The first sample called `name` with `labels`; None when there is none."""
+    found = _matching(samples, name, labels)
+    return found[0] if found else None
+
+
+def scrape(port: int, timeout: float = 1.0) -> list[Sample] | None:
+    """The samples of `http://127.0.0.1:<port>/metrics`; None while it does not answer."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as resp:
             return parse_metrics(resp.read().decode())
-    except OSError:
+    except (OSError, ValueError):  # not up yet, or cut off mid-response
         return None
 
 
@@ -362,42 +382,19 @@ def label_counts(es: Any, index: str) -> tuple[int, dict[str, int]]:
 # ----------------------------------------------------------------------------- processes
 
 
-def console_script(name: str) -> str:
-    path = VENV_BIN / name
-    if not path.exists():
-        raise DemoError(f"{path} is missing: run `make dev` first (it installs both packages into .venv)")
-    return str(path)
+def start(name: str, script: str, env: dict[str, str], home: Path) -> Proc:
+    """A console script in the background, in its own session: it outlives the demo, and
+    `down` stops its process group through `<home>/<name>.pid`."""
+    return Proc(
+        name, [console_script(script)], env, home / f"{name}.log", pid_file=home / f"{name}.pid"
+    ).start()
 
 
-def tail(path: Path, lines: int = 25) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def start(name: str, cmd: list[str], env: dict[str, str], home: Path) -> subprocess.Popen[bytes]:
-    """A background process in its own session (it outlives us; `down` stops the group)."""
-    log_file, pid_file = home / f"{name}.log", home / f"{name}.pid"
-    with open(log_file, "ab") as log:
-        log.write(f"\n===== {time.strftime('%Y-%m-%d %H:%M:%S')} {' '.join(cmd)} =====\n".encode())
-        log.flush()
-        proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            cwd=REPO_ROOT,
-            start_new_session=True,
-        )
-    pid_file.write_text(str(proc.pid))
-    return proc
-
-
-def died(name: str, proc: subprocess.Popen[bytes], home: Path) -> DemoError:
-    log = home / f"{name}.log"
-    return DemoError(f"the {name} exited with code {proc.returncode}; last lines of {log}:\n{tail(log)}")
+def died(proc: Proc) -> DemoError:
+    return DemoError(
+        f"the {proc.name} exited with code {proc.returncode()}; last lines of {proc.log_file}:\n"
+        f"{proc.tail(25)}"
+    )
 
 
 def stop_processes(home: Path) -> list[str]:
@@ -424,7 +421,10 @@ def preflight(s: Settings) -> None:
             )
     require_java(versions()["JAVA_HOME_SPARK"], 17)
     for script in ("tweet-producer", "tweet-sentiment-job", "tweet-sentiment-setup-es"):
-        console_script(script)
+        try:
+            console_script(script)
+        except PipelineError as exc:
+            raise DemoError(str(exc)) from None
 
 
 def reset_outputs(es: Any, s: Settings) -> None:
@@ -446,48 +446,25 @@ def setup_es(s: Settings, es_url: str) -> None:
             check=False,
         ).returncode
     if code != 0:
-        raise DemoError(f"tweet-sentiment-setup-es exited with {code}; last lines of {log}:\n{tail(log)}")
+        raise DemoError(f"tweet-sentiment-setup-es exited with {code}; last lines of {log}:\n{tail(log, 25)}")
 
 
-def job_env(s: Settings, bootstrap: str, es_url: str) -> dict[str, str]:
-    from .spark_jars import spark_kafka_jars
+def demo_job_env(s: Settings, bootstrap: str, es_url: str) -> dict[str, str]:
+    """The job as the demo runs it: its names and ports, the demo's trigger, the job's own
+    Spark master (not the tests' local[2])."""
+    from devtools.services.spark_jars import spark_kafka_jars
 
-    env = dict(os.environ)
-    env.pop("SOURCE", None)
-    env.update(
-        {
-            "JAVA_HOME": versions()["JAVA_HOME_SPARK"],
-            "PATH": f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
-            # Spark's Python workers must be the venv's Python (textblob, vader, pandas).
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_DRIVER_PYTHON": sys.executable,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC": s.topic,
-            "STARTING_OFFSETS": "earliest",
-            "ES_URL": es_url,
-            "ES_INDEX": s.index,
-            "ES_DEADLETTER_INDEX": s.deadletter_index,
-            "CHECKPOINT_LOCATION": str(s.checkpoint),
-            "TRIGGER": s.trigger,
-            "SPARK_JARS": ",".join(str(p) for p in spark_kafka_jars()),
-            "METRICS_PORT": str(s.job_port),
-        }
-    )
-    return env
+    jars = ",".join(str(p) for p in spark_kafka_jars())
+    return job_env(
+        bootstrap, s.topic, es_url, s.index, s.checkpoint, jars,
+        deadletter_index=s.deadletter_index, trigger=s.trigger, master=None, metrics_port=s.job_port,
+    )  # fmt: skip
 
 
-def producer_env(s: Settings, bootstrap: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        {
-            "SOURCE": s.source,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC": s.topic,
-            "KAFKA_DLQ_TOPIC": s.dlq_topic,
-            "METRICS_PORT": str(s.producer_port),
-        }
-    )
-    return env
+def demo_producer_env(s: Settings, bootstrap: str) -> dict[str, str]:
+    """The producer as the demo runs it: SOURCE (replay of the sample by default) and the
+    source's own settings pass through from the environment."""
+    return producer_env(bootstrap, s.topic, s.dlq_topic, metrics_port=s.producer_port, SOURCE=s.source)
 
 
 def job_ready(s: Settings) -> bool:
@@ -510,8 +487,8 @@ class Outcome:
 def watch(
     s: Settings,
     es: Any,
-    producer: subprocess.Popen[bytes],
-    job: subprocess.Popen[bytes],
+    producer: Proc,
+    job: Proc,
     posts: TopicWatch,
     dlq: TopicWatch,
     view: View,
@@ -530,13 +507,13 @@ def watch(
     note = ""
     while True:
         now = time.monotonic() - t0
-        if job.poll() is not None:
-            raise died("job", job, s.home)
+        if job.returncode() is not None:
+            raise died(job)
         metrics = scrape(s.producer_port)
         if metrics is not None:
             published = int(metric_sum(metrics, "producer_posts_published_total"))
             invalid = int(metric_sum(metrics, "producer_records_invalid_total"))
-        code = producer.poll()
+        code = producer.returncode()
         if code is None and not finite and now >= s.seconds:
             view.say(f"DEMO_SECONDS={s.seconds:g} reached: stopping the producer")
             stop_pid(s.home / "producer.pid", timeout=30)
@@ -545,15 +522,15 @@ def watch(
             finite = True  # from here on: wait for the job to catch up
         if code is not None:
             if code != 0:
-                raise died("producer", producer, s.home)
+                raise died(producer)
             producer_state = f"exited {code}"
             # Exact counts from Kafka, not the last scrape of a process that is gone.
             published = posts.end_offsets() - base_posts
             deadlettered = dlq.end_offsets() - base_dlq
             if expected is None:
                 expected = posts.distinct_keys()
-        job_metrics = scrape(s.job_port) or {}
-        behind = job_metrics.get(f'sentiment_job_offsets_behind_latest{{topic="{s.topic}"}}')
+        job_metrics = scrape(s.job_port) or []
+        behind = metric_value(job_metrics, "sentiment_job_offsets_behind_latest", topic=s.topic)
         indexed, labels = label_counts(es, s.index)
         history = [(t, n) for t, n in history if now - t <= 5.0] + [(now, indexed)]
         rate = (
@@ -603,7 +580,7 @@ def watch(
         expected=expected,
         indexed=indexed,
         wall_seconds=time.monotonic() - t0,
-        producer_exit=producer.poll(),
+        producer_exit=producer.returncode(),
         note=note,
     )
 
@@ -794,13 +771,11 @@ def run(s: Settings, out: Any = None) -> int:
 
         view.say(f"starting the sentiment job (Spark, {s.trigger}); log: {home / 'job.log'}")
         t_job = time.monotonic()
-        job = start(
-            "job", [console_script("tweet-sentiment-job")], job_env(s, kafka.bootstrap, es_node.url), home
-        )
+        job = start("job", "tweet-sentiment-job", demo_job_env(s, kafka.bootstrap, es_node.url), home)
         deadline = time.monotonic() + 300
         while not job_ready(s):
-            if job.poll() is not None:
-                raise died("job", job, home)
+            if job.returncode() is not None:
+                raise died(job)
             if time.monotonic() > deadline:
                 raise DemoError(f"the job did not start its query within 300 s; see {home / 'job.log'}")
             time.sleep(0.5)
@@ -808,14 +783,14 @@ def run(s: Settings, out: Any = None) -> int:
 
         posts, dlq = TopicWatch(kafka.bootstrap, s.topic), TopicWatch(kafka.bootstrap, s.dlq_topic)
         try:
-            env = producer_env(s, kafka.bootstrap)
+            env = demo_producer_env(s, kafka.bootstrap)
             what = (
                 f"the sample {SAMPLE.relative_to(REPO_ROOT)}"
                 if s.source == "replay"
                 else f"SOURCE={s.source}"
             )
             view.say(f"starting the producer ({what}); log: {home / 'producer.log'}")
-            producer = start("producer", [console_script("tweet-producer")], env, home)
+            producer = start("producer", "tweet-producer", env, home)
             outcome = watch(s, es, producer, job, posts, dlq, view, env)
         finally:
             posts.close()
@@ -853,7 +828,7 @@ def down(s: Settings, out: Any = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m tests.services.demo", description="the local demo")
+    p = argparse.ArgumentParser(prog="python -m devtools.demo", description="the local demo")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="start everything, stream the sample, print the summary")
     r.add_argument(
@@ -882,7 +857,7 @@ def main(argv: list[str] | None = None) -> int:
             return down(s)
         hint = "\n(what the demo already started is still running: `make demo-down` stops it)"
         return run(s)
-    except ServiceError as exc:
+    except (ServiceError, PipelineError) as exc:
         print(f"\nerror: {exc}{hint if s is not None and s.state_file.exists() else ''}", file=sys.stderr)
         return 1
     except Exception as exc:

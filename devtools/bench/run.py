@@ -1,4 +1,4 @@
-"""`python -m tests.bench`: run every benchmark and write docs/benchmarks.md.
+"""`python -m devtools.bench`: run every benchmark and write docs/benchmarks.md.
 
 Settings (env):
   BENCH_QUICK=1          a smoke run: one run of each, small data set, 15 s windows
@@ -21,15 +21,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.bench import e2e, stage
-from tests.bench.machine import load_average, machine_info
-from tests.bench.memory import MemorySampler
-from tests.bench.report import fmt_s, render
-from tests.bench.stats import median, percentile
-from tests.services.common import REPO_ROOT, ServiceError, state_dir, versions
-from tests.services.elasticsearch import ElasticsearchNode
-from tests.services.kafka import KafkaBroker
-from tests.services.spark_jars import spark_kafka_jars
+from devtools.bench import e2e, stage
+from devtools.bench.machine import load_average, machine_info
+from devtools.bench.memory import MemorySampler
+from devtools.bench.report import fmt_s, render
+from devtools.bench.stats import median, percentile
+from devtools.services.common import REPO_ROOT, ServiceError, state_dir, versions
+from devtools.services.elasticsearch import ElasticsearchNode
+from devtools.services.kafka import KafkaBroker
+from devtools.services.spark_jars import spark_kafka_jars
 
 
 def config() -> dict[str, Any]:
@@ -59,7 +59,7 @@ def config() -> dict[str, Any]:
 
 def command_line(cfg: dict[str, Any]) -> str:
     shown = [f"{k}={shlex.quote(v)}" for k, v in sorted(os.environ.items()) if k.startswith("BENCH_")]
-    return " ".join([*shown, "make bench"]) + "  (`.venv/bin/python -m tests.bench`)"
+    return " ".join([*shown, "make bench"]) + "  (`.venv/bin/python -m devtools.bench`)"
 
 
 def next_rate(steps: list[e2e.Step], rates: list[float], tried: set[float]) -> float | None:

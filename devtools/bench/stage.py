@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from tests.bench.report import StageResult
+from devtools.bench.report import StageResult
 
 LANGUAGES = frozenset({"en", "und"})
 

@@ -1,4 +1,4 @@
-"""`python3 -m tests.services {kafka,es} {up,down,status,logs}`: the local services by hand."""
+"""`python3 -m devtools.services {kafka,es} {up,down,status,logs}`: the local services by hand."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .kafka import KafkaBroker
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python3 -m tests.services")
+    parser = argparse.ArgumentParser(prog="python3 -m devtools.services")
     parser.add_argument("service", choices=["kafka", "es"])
     parser.add_argument("action", choices=["up", "down", "status", "fetch"])
     args = parser.parse_args(argv)

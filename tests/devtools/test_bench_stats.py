@@ -7,10 +7,10 @@ import math
 
 import pytest
 
-from tests.bench.e2e import Step
-from tests.bench.report import StageResult, render
-from tests.bench.run import config, next_rate
-from tests.bench.stats import percentile, slope, sustained
+from devtools.bench.e2e import Step
+from devtools.bench.report import StageResult, render
+from devtools.bench.run import config, next_rate
+from devtools.bench.stats import percentile, slope, sustained
 
 
 def test_percentile_is_nearest_rank() -> None:

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.services.common import ServiceError, versions
+from devtools.services.elasticsearch import ElasticsearchNode, es_health
+from devtools.services.kafka import KafkaBroker, broker_answers
 from tests.conftest import REPO_ROOT, unique
-from tests.services.common import ServiceError, versions
-from tests.services.elasticsearch import ElasticsearchNode, es_health
-from tests.services.kafka import KafkaBroker, broker_answers
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def test_kafka_up_is_idempotent(kafka_broker: KafkaBroker) -> None:
 @pytest.mark.kafka
 def test_make_kafka_up_reports_a_running_broker(kafka_broker: KafkaBroker) -> None:
     out = subprocess.run(
-        [sys.executable, "-m", "tests.services", "kafka", "up"],
+        [sys.executable, "-m", "devtools.services", "kafka", "up"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

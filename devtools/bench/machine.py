@@ -9,7 +9,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests.services.common import REPO_ROOT, versions
+from devtools.services.common import REPO_ROOT, versions
 
 
 def _cpu_model() -> str:

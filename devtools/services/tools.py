@@ -1,6 +1,6 @@
 """Pinned tools for the offline chart checks: helm, kubeconform, promtool and checkov.
 
-`python3 -m tests.services.tools` (what `make tools` runs) installs whatever is missing:
+`python3 -m devtools.services.tools` (what `make tools` runs) installs whatever is missing:
 
 - helm and kubeconform: `go install <module>@<version>` into `$TS_CACHE_DIR/tools/bin`
   (versions from versions.env). Building them on 2 cores takes minutes, so a binary of
@@ -22,7 +22,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.services.common import ServiceError, cache_dir, versions
+from devtools.services.common import ServiceError, cache_dir, versions
 
 
 def checkov_version() -> str:

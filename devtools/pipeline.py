@@ -1,36 +1,34 @@
-"""Run the real pipeline's processes and read what they produced.
+"""The one launcher of the pipeline's processes, for the demo, the benchmarks and the e2e tests.
 
-Shared by the end-to-end tests (`tests/e2e`) and the benchmarks (`tests/bench`): starting the
-producer and the job as subprocesses with their settings in the environment, killing them as
-Kubernetes would (the whole process group), polling Kafka and Elasticsearch for results,
-and writing replay files with a known set of valid and malformed posts.
+Starts the producer and the job as their console scripts, each in its own session with its
+settings in the environment (`producer_env`, `job_env`) and its output appended to a log
+file; stops or kills them as Kubernetes would (the whole process group); restarts a crashed
+job like Kubernetes (`Supervisor`); polls with a timeout (`wait_until`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import random
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.services.common import REPO_ROOT, pid_alive, versions
+from devtools.services.common import REPO_ROOT, versions
 
 VENV_BIN = Path(sys.executable).parent
 T = TypeVar("T")
 
 
 class PipelineError(AssertionError):
-    """A wait timed out or a process died; the message says which and where its log is."""
+    """A wait timed out, a process died or a script is missing; the message says which and
+    where to look. An AssertionError, so a test fails on it (not errors)."""
 
 
 def free_port() -> int:
@@ -42,20 +40,23 @@ def free_port() -> int:
 def console_script(name: str) -> str:
     path = VENV_BIN / name
     if not path.exists():
-        raise PipelineError(
-            f"{path} is missing: run `make dev` (pip install -e images/producer -e images/spark-job)"
-        )
+        raise PipelineError(f"{path} is missing: run `make dev` first (it installs both packages into .venv)")
     return str(path)
 
 
 @dataclass
 class Proc:
-    """One pipeline process (producer or job) with its log file; restartable."""
+    """One pipeline process (producer or job) with its log file; restartable.
+
+    With a `pid_file` it can also be stopped from another process (`make demo-down` reads
+    it with `devtools.services.common.stop_pid`): it outlives the Python that started it.
+    """
 
     name: str
     cmd: list[str]
     env: dict[str, str]
     log_file: Path
+    pid_file: Path | None = None
     popen: subprocess.Popen[bytes] | None = None
     starts: int = 0
     # Exit codes of the runs that ended on their own (not killed by us).
@@ -69,7 +70,8 @@ class Proc:
             raise PipelineError(f"{self.name} is already running")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "ab") as log:
-            log.write(f"\n===== start #{self.starts + 1}: {time.strftime('%H:%M:%S')} =====\n".encode())
+            stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+            log.write(f"\n===== start #{self.starts + 1}: {stamp} {' '.join(self.cmd)} =====\n".encode())
             log.flush()
             # Own session: a kill takes the whole tree (the job's JVM and Python workers too),
             # as a container runtime does when a pod dies.
@@ -82,6 +84,8 @@ class Proc:
                 cwd=REPO_ROOT,
                 start_new_session=True,
             )
+        if self.pid_file is not None:
+            self.pid_file.write_text(str(self.popen.pid))
         self.starts += 1
         self.stopped = False
         return self
@@ -149,17 +153,22 @@ class Proc:
             ) from exc
 
     def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return "(no log)"
-        return "\n".join(text.splitlines()[-lines:])
+        return tail(self.log_file, lines)
 
     def tree_pids(self) -> list[int]:
         """This process and all its descendants (the job: Python driver, JVM, Python workers)."""
         if not self.running():
             return []
         return process_tree(self.pid)
+
+
+def tail(log_file: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a log file ("(no log)" when there is none)."""
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
 
 
 def process_tree(root: int) -> list[int]:
@@ -190,6 +199,7 @@ class Supervisor:
         self.restarts: dict[str, int] = {}
 
     def add(self, name: str, cmd: list[str], env: dict[str, str], restart: bool = False) -> Proc:
+        """A process logging to `<workdir>/<name>.log`, not started yet."""
         proc = Proc(name, cmd, env, self.workdir / f"{name}.log")
         self.procs.append(proc)
         if restart:
@@ -252,7 +262,13 @@ def wait_until(
 # ----------------------------------------------------------------------------- environments
 
 
-def producer_env(bootstrap: str, topic: str, dlq_topic: str, **extra: Any) -> dict[str, str]:
+def producer_env(
+    bootstrap: str, topic: str, dlq_topic: str, metrics_port: int | None = None, **extra: Any
+) -> dict[str, str]:
+    """The producer's settings: this environment, then the topics, then `extra` (SOURCE, ...).
+
+    Metrics on 127.0.0.1 and `metrics_port` (default: a free port).
+    """
     env = dict(os.environ)
     env.update(
         {
@@ -260,7 +276,7 @@ def producer_env(bootstrap: str, topic: str, dlq_topic: str, **extra: Any) -> di
             "KAFKA_TOPIC": topic,
             "KAFKA_DLQ_TOPIC": dlq_topic,
             "METRICS_HOST": "127.0.0.1",
-            "METRICS_PORT": str(free_port()),
+            "METRICS_PORT": str(metrics_port or free_port()),
             "LOG_LEVEL": "INFO",
         }
     )
@@ -275,13 +291,26 @@ def job_env(
     index: str,
     checkpoint: Path,
     spark_jars: str,
+    *,
+    deadletter_index: str | None = None,
+    trigger: str | None = "processingTime=2 seconds",
+    master: str | None = "local[2]",
+    metrics_port: int | None = None,
     **extra: Any,
 ) -> dict[str, str]:
+    """The job's settings: this environment, then the names given, then `extra`.
+
+    `trigger` and `master` None leave the job's own defaults (the job as it ships);
+    `deadletter_index` defaults to `<index>-deadletter`, `metrics_port` to a free port.
+    Spark's Python workers run this virtualenv's Python (textblob, vader, pandas).
+    """
     env = dict(os.environ)
+    env.pop("SOURCE", None)  # the producer's setting, in the environment of a demo run
     v = versions()
     env.update(
         {
             "JAVA_HOME": v["JAVA_HOME_SPARK"],
+            "PATH": f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
             "PYSPARK_PYTHON": sys.executable,
             "PYSPARK_DRIVER_PYTHON": sys.executable,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
@@ -289,161 +318,17 @@ def job_env(
             "STARTING_OFFSETS": "earliest",
             "ES_URL": es_url,
             "ES_INDEX": index,
-            "ES_DEADLETTER_INDEX": f"{index}-deadletter",
+            "ES_DEADLETTER_INDEX": deadletter_index or f"{index}-deadletter",
             "CHECKPOINT_LOCATION": str(checkpoint),
-            "TRIGGER": "processingTime=2 seconds",
-            "SPARK_MASTER": "local[2]",
             "SPARK_JARS": spark_jars,
-            "METRICS_PORT": str(free_port()),
+            "METRICS_PORT": str(metrics_port or free_port()),
             "LOG_LEVEL": "INFO",
         }
     )
+    for key, value in (("TRIGGER", trigger), ("SPARK_MASTER", master)):
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     env.update({k: str(v) for k, v in extra.items()})
     return env
-
-
-# ----------------------------------------------------------------------------- Kafka / ES reads
-
-
-def topic_size(bootstrap: str, topic: str) -> int:
-    """Records in `topic` (end minus beginning offsets over all partitions)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
-        if not tps:
-            return 0
-        end = consumer.end_offsets(tps)
-        begin = consumer.beginning_offsets(tps)
-        return sum(end[tp] - begin[tp] for tp in tps)
-    finally:
-        consumer.close()
-
-
-def read_topic(bootstrap: str, topic: str, idle_ms: int = 5000) -> list[Any]:
-    """Every record of `topic` from the beginning (stops after `idle_ms` without a new one)."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-        consumer_timeout_ms=idle_ms,
-        group_id=None,
-    )
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
-
-
-def es_count(es: Any, index: str) -> int:
-    """Searchable documents in `index` after a refresh; 0 while it does not exist."""
-    if not es.indices.exists(index=index):
-        return 0
-    es.indices.refresh(index=index)
-    return int(es.count(index=index)["count"])
-
-
-def es_docs(es: Any, index: str, fields: list[str]) -> dict[str, dict[str, Any]]:
-    """`_id` → selected `_source` fields of every document."""
-    from elasticsearch.helpers import scan
-
-    if not es.indices.exists(index=index):
-        return {}
-    es.indices.refresh(index=index)
-    return {
-        hit["_id"]: hit.get("_source", {})
-        for hit in scan(es, index=index, query={"query": {"match_all": {}}}, _source=fields, size=2000)
-    }
-
-
-# ----------------------------------------------------------------------------- replay files
-
-POSITIVE = ["love", "great", "awesome", "happy", "wonderful", "best", "amazing", "good"]
-NEGATIVE = ["hate", "terrible", "awful", "sad", "worst", "horrible", "bad", "angry"]
-NEUTRAL = ["today", "the game", "my phone", "this city", "the new album", "the update", "lunch", "the bus"]
-DECOR = ["", " #news", " @user", " https://t.co/abc123", " 🙂", " !!!", " #nowplaying", " lol"]
-
-
-def post_text(rng: random.Random) -> str:
-    words = rng.choice([POSITIVE, NEGATIVE, [""]])
-    mood = rng.choice(words)
-    subject = rng.choice(NEUTRAL)
-    text = f"I {mood} {subject}".replace("  ", " ") if mood else f"Thinking about {subject}"
-    return text + rng.choice(DECOR) + rng.choice(DECOR)
-
-
-def envelope(post_id: str, text: str, created: datetime, author: str) -> dict[str, Any]:
-    """An X API v2 stream envelope, the format REPLAY_FILE holds."""
-    return {
-        "data": {
-            "id": post_id,
-            "text": text,
-            "lang": "en",
-            "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            "author_id": author,
-        }
-    }
-
-
-@dataclass
-class ReplayFile:
-    path: Path
-    expected_ids: set[str]  # the index `_id`s the valid posts must end up as
-    bad_lines: list[str]  # raw malformed lines, each of which must be dead-lettered once
-    lines: int
-
-
-def bad_replay_lines(count: int, max_post_bytes: int) -> list[str]:
-    """Lines the producer must reject, each unique so its dead letter can be matched."""
-    kinds: list[Callable[[int], str]] = [
-        lambda i: f"this is not json #{i} {{",
-        lambda i: json.dumps({"data": {"text": f"no id here #{i}", "lang": "en"}}),
-        lambda i: json.dumps({"data": {"id": f"bad-notext-{i}", "lang": "en"}}),
-        lambda i: json.dumps([i, "a list, not an object"]),
-        lambda i: json.dumps(
-            {"data": {"id": f"bad-bigtext-{i}", "text": "x" * (max_post_bytes + 10), "lang": "en"}}
-        ),
-    ]
-    return [kinds[i % len(kinds)](i) for i in range(count)]
-
-
-def write_replay(
-    path: Path,
-    valid: int,
-    bad: list[str] = (),  # type: ignore[assignment]
-    duplicates: int = 0,
-    seed: int = 7,
-) -> ReplayFile:
-    """`valid` unique posts (+ `duplicates` repeated lines of them, + `bad` lines), shuffled."""
-    rng = random.Random(seed)
-    start = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    prefix = f"e2e{seed}"
-    good = [
-        json.dumps(
-            envelope(
-                f"{prefix}-{i:06d}", post_text(rng), start + timedelta(seconds=i), str(rng.randrange(10**6))
-            ),
-            ensure_ascii=False,
-        )
-        for i in range(valid)
-    ]
-    lines = good + [rng.choice(good) for _ in range(duplicates)] + list(bad)
-    # Keep the first post first so something arrives early, shuffle the rest.
-    head, rest = lines[:1], lines[1:]
-    rng.shuffle(rest)
-    path.write_text("\n".join(head + rest) + "\n", encoding="utf-8")
-    return ReplayFile(path, {f"replay:{prefix}-{i:06d}" for i in range(valid)}, list(bad), len(lines))
-
-
-def chunks(items: list[T], size: int) -> Iterator[list[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
-
-
-def pid_exists(pid: int) -> bool:
-    return pid_alive(pid)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from tests.bench.memory import MemorySampler
-from tests.bench.stats import percentile, slope, sustained
-from tests.e2e.pipeline import Proc, Supervisor, console_script, job_env, producer_env, wait_until
+from devtools.bench.memory import MemorySampler
+from devtools.bench.stats import percentile, slope, sustained
+from devtools.pipeline import Proc, Supervisor, console_script, job_env, producer_env, wait_until
 
 
 def parse_ts(value: str) -> float:
@@ -103,10 +103,8 @@ class Pipeline:
         # Default trigger (processingTime=0) and default master (local[*]): the job as it ships.
         job_settings = job_env(
             env.bootstrap, p.topic, env.es_url, p.index, sup.workdir / "checkpoint", env.spark_jars,
-            SENTIMENT_MODEL=model, STARTING_OFFSETS="earliest",
+            trigger=None, master=None, SENTIMENT_MODEL=model, STARTING_OFFSETS="earliest",
         )  # fmt: skip
-        for key in ("TRIGGER", "SPARK_MASTER"):
-            job_settings.pop(key)
         p.job = sup.add("job", [console_script("tweet-sentiment-job")], job_settings).start()
         sampler.watch(f"job ({model})", lambda: p.job.pid if p.job and p.job.running() else None)
         return p
