@@ -148,9 +148,13 @@ def describe_error(cls: type[EnvSettings], error: Any) -> tuple[str, str]:
     """(VARIABLE, message) of one pydantic error; the input is shown only for non-secrets."""
     loc = error.get("loc") or ()
     msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    field = str(loc[0]) if loc else ""
-    if field in cls.model_fields:
+    name = str(loc[0]) if loc else ""
+    by_env = {env.lower(): f for f, env in cls.env_names().items()}
+    field = name if name in cls.model_fields else by_env.get(name.lower(), "")
+    if field:
         var = cls.env_name(field)
+        if error.get("type") == "missing":
+            return var, "is required"
         if field in cls.secret_fields() or field.endswith("_file"):
             return var, msg
         shown = repr(error.get("input"))
