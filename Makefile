@@ -34,6 +34,12 @@ $(VENV)/.installed: constraints.txt tests/requirements.txt images/producer/requi
 	  -e packages/common -e images/producer -e images/spark-job
 	@touch $@
 
+SCHEMA_DIR := images/producer/src/tweet_producer/schemas
+
+.PHONY: schemas
+schemas: dev ## Regenerate the event/dead-letter JSON Schema files from the contract models
+	$(PY) -m tweet_sentiment_common.generate $(SCHEMA_DIR)
+
 .PHONY: fetch
 fetch: ## Download Kafka, Spark's Kafka connector and Elasticsearch into $(TS_CACHE_DIR)
 	python3 -m tests.services kafka fetch >/dev/null
