@@ -101,7 +101,7 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     docs_df, dead_df = enrich(spark.createDataFrame([(v,) for v in values], "value string"), SETTINGS)
     docs = {r["id"]: r for r in docs_df.collect()}
     dead = dead_df.collect()
-    assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "dup"}
+    assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "é" * 254, "dup"}
     assert [d["reason"] for d in dead] == ["bad_json", "bad_json"]
     assert docs["v1"]["sentiment"] == "Positive"
     assert docs["v1"]["polarity"] > 0
