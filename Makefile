@@ -23,15 +23,22 @@ help: ## Show this help
 	  /^[a-zA-Z0-9_-]+:.*##/ {printf "  \033[36m%-22s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: dev
-dev: $(VENV)/.installed ## Create/update .venv with both packages (editable), the test and the dev-tools deps
+dev: $(VENV)/.installed ## Create/update .venv with the three packages (editable), the test and the dev-tools deps
 
 $(VENV)/.installed: constraints.txt tests/requirements.txt devtools/requirements.txt images/producer/requirements.txt \
-                    images/spark-job/requirements.txt images/producer/pyproject.toml images/spark-job/pyproject.toml
+                    images/spark-job/requirements.txt images/producer/pyproject.toml images/spark-job/pyproject.toml \
+                    packages/common/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -r tests/requirements.txt -r devtools/requirements.txt \
-	  -e images/producer -e images/spark-job
+	  -e packages/common -e images/producer -e images/spark-job
 	@touch $@
+
+SCHEMA_DIR := images/producer/src/tweet_producer/schemas
+
+.PHONY: schemas
+schemas: dev ## Regenerate the event/dead-letter JSON Schema files from the contract models
+	$(PY) -m tweet_sentiment_common.generate $(SCHEMA_DIR)
 
 .PHONY: fetch
 fetch: ## Download Kafka, Spark's Kafka connector and Elasticsearch into $(TS_CACHE_DIR)
@@ -147,8 +154,9 @@ k8s-infra:
 	$(KN) wait kibana/tweets --for=jsonpath='{.status.health}'=green --timeout=$(K8S_WAIT)
 
 k8s-images:
-	$(DOCKER) build -t tweet-sentiment/producer:$(IMAGE_TAG) images/producer
-	$(DOCKER) build -t tweet-sentiment/spark-job:$(IMAGE_TAG) images/spark-job
+	@# Both images build from the repository root: they install packages/common too.
+	$(DOCKER) build -t tweet-sentiment/producer:$(IMAGE_TAG) -f images/producer/Dockerfile .
+	$(DOCKER) build -t tweet-sentiment/spark-job:$(IMAGE_TAG) -f images/spark-job/Dockerfile .
 	$(KIND) load docker-image --name $(KIND_CLUSTER) tweet-sentiment/producer:$(IMAGE_TAG) tweet-sentiment/spark-job:$(IMAGE_TAG)
 
 k8s-app:

@@ -6,7 +6,6 @@ findings, so each check is easy to read and to test on a broken input.
 
 from __future__ import annotations
 
-import ast
 import json
 import re
 from collections.abc import Iterator
@@ -19,8 +18,6 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "tweet-sentiment"
 K8S_DIR = REPO_ROOT / "k8s"
-PRODUCER_SETTINGS = REPO_ROOT / "images" / "producer" / "src" / "tweet_producer" / "settings.py"
-JOB_SETTINGS = REPO_ROOT / "images" / "spark-job" / "src" / "sentiment_job" / "settings.py"
 DESIGN = REPO_ROOT / "docs" / "design.md"
 
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
@@ -172,58 +169,34 @@ def container_env(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
 # ---- settings of the two programs ----------------------------------------------------------
 
 
-def producer_setting_names(path: Path = PRODUCER_SETTINGS) -> set[str]:
-    """Env names of the producer: the fields of its pydantic `BaseSettings` class (upper case,
-    no prefix unless `env_prefix` says otherwise, `alias`/`validation_alias` win)."""
-    tree = ast.parse(path.read_text())
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if not (isinstance(node, ast.ClassDef) and any(_base_name(b) == "BaseSettings" for b in node.bases)):
-            continue
-        prefix = _env_prefix(node)
-        for stmt in node.body:
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                field = stmt.target.id
-                if field == "model_config":
-                    continue
-                alias = _field_alias(stmt.value)
-                names.add((alias or prefix + field).upper())
-    return names
+def producer_settings_model() -> Any:
+    from tweet_producer.settings import Settings
+
+    return Settings
 
 
-def _base_name(node: ast.expr) -> str:
-    return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+def job_settings_models() -> tuple[Any, ...]:
+    """The job's Settings and EsSettings (what setup-es and the CLI read)."""
+    from sentiment_job.settings import EsSettings, Settings
+
+    return Settings, EsSettings
 
 
-def _env_prefix(cls: ast.ClassDef) -> str:
-    for stmt in cls.body:
-        if isinstance(stmt, ast.Assign | ast.AnnAssign) and isinstance(stmt.value, ast.Call):
-            for kw in stmt.value.keywords:
-                if kw.arg == "env_prefix" and isinstance(kw.value, ast.Constant):
-                    return str(kw.value.value)
-    return ""
+def producer_setting_names() -> set[str]:
+    """Env names the producer reads: its settings model's fields (aliases win)."""
+    return set(producer_settings_model().env_names().values())
 
 
-def _field_alias(value: ast.expr | None) -> str | None:
-    if isinstance(value, ast.Call) and _base_name(value.func) == "Field":
-        for kw in value.keywords:
-            if kw.arg in {"alias", "validation_alias"} and isinstance(kw.value, ast.Constant):
-                return str(kw.value.value)
-    return None
+def job_setting_names() -> set[str]:
+    """Env names the job, setup-es and the CLI read: their settings models' fields."""
+    return {env for model in job_settings_models() for env in model.env_names().values()}
 
 
-def job_setting_names(path: Path = JOB_SETTINGS) -> set[str]:
-    """Env names the job reads: the upper-case string literals passed to calls in its settings
-    module (`env.get("X")`, `_int(env, "X", ...)`, `SettingsError("X", ...)`)."""
-    tree = ast.parse(path.read_text())
-    names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            for arg in node.args:
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and ENV_NAME.match(arg.value):
-                    names.add(arg.value)
-    # Helpers take the names as parameters; TS_CACHE_DIR etc. are dev-only, harmless here.
-    return names
+def setting_choices(model: Any, field: str) -> tuple[str, ...]:
+    """The allowed values of a settings field (a Literal or an Enum), read from the model."""
+    choices = model.choices(field)
+    assert choices, f"{model.__name__}.{field} has no fixed choices"
+    return choices
 
 
 def design_table_names(section: str, path: Path = DESIGN) -> set[str]:
@@ -238,37 +211,6 @@ def design_table_names(section: str, path: Path = DESIGN) -> set[str]:
             first = line.split("|")[1]
             names.update(re.findall(r"`([A-Z][A-Z0-9_]*)`", first))
     return names
-
-
-def literal_tuple(path: Path, name: str) -> tuple[str, ...]:
-    """A module-level tuple of string constants, e.g. `MODELS = ("textblob", "vader")`."""
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name for t in node.targets):
-            return tuple(ast.literal_eval(node.value))
-    raise AssertionError(f"{path.name} defines no {name}")
-
-
-def enum_values(path: Path, class_name: str) -> tuple[str, ...]:
-    """String values of an `Enum` class, e.g. the producer's `SourceKind`."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ClassDef) and node.name == class_name:
-            return tuple(
-                stmt.value.value
-                for stmt in node.body
-                if isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)
-            )
-    raise AssertionError(f"{path.name} defines no {class_name}")
-
-
-def literal_field_choices(path: Path, field: str) -> tuple[str, ...]:
-    """The choices of a `field: Literal[...]` annotation in a settings class."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", None) == field:
-            ann = node.annotation
-            if isinstance(ann, ast.Subscript) and _base_name(ann.value) == "Literal":
-                elts = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
-                return tuple(e.value for e in elts if isinstance(e, ast.Constant))
-    raise AssertionError(f"{path.name} has no Literal field {field}")
 
 
 # ---- values.yaml documentation ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 """The chart and the code agree: every env var the chart sets is a setting of the program
-that reads it (parsed from the settings modules), is in docs/design.md's tables, and the
-values schema's enums are the settings' choices."""
+that reads it (read from the settings models: field names and aliases), is in
+docs/design.md's tables, and the values schema's enums are the settings' choices."""
 
 from __future__ import annotations
 
@@ -11,17 +11,15 @@ import pytest
 
 from tests.charts.checks import (
     CHART_DIR,
-    JOB_SETTINGS,
-    PRODUCER_SETTINGS,
     by_kind,
     container_env,
     design_table_names,
-    enum_values,
     job_setting_names,
-    literal_field_choices,
-    literal_tuple,
+    job_settings_models,
     one,
     producer_setting_names,
+    producer_settings_model,
+    setting_choices,
 )
 from tests.charts.conftest import VARIANTS
 
@@ -57,7 +55,7 @@ def job_env(rendered) -> set[str]:
 
 
 def test_settings_parsers_find_the_settings() -> None:
-    # Guard the parsers themselves: an empty set would make the drift checks vacuous.
+    # Guard the readers themselves: an empty set would make the drift checks vacuous.
     producer = producer_setting_names()
     job = job_setting_names()
     assert {
@@ -98,24 +96,27 @@ def test_drift_is_detected(rendered) -> None:
     assert producer_env({"one": [dep]}) - producer_setting_names() == {"KAFKA_BOOTSTRAP_SERVER"}
 
 
+def _producer(field: str):  # type: ignore[no-untyped-def]
+    return lambda: setting_choices(producer_settings_model(), field)
+
+
+def _job(field: str):  # type: ignore[no-untyped-def]
+    return lambda: setting_choices(job_settings_models()[0], field)
+
+
 @pytest.mark.parametrize(
     ("schema_path", "choices"),
     [
-        (("producer", "source"), lambda: enum_values(PRODUCER_SETTINGS, "SourceKind")),
-        (
-            ("producer", "kafka", "compression"),
-            lambda: literal_field_choices(PRODUCER_SETTINGS, "kafka_compression"),
-        ),
-        (("producer", "logFormat"), lambda: literal_field_choices(PRODUCER_SETTINGS, "log_format")),
-        (("producer", "logLevel"), lambda: literal_field_choices(PRODUCER_SETTINGS, "log_level")),
-        (("kafka", "securityProtocol"), lambda: literal_tuple(JOB_SETTINGS, "SECURITY_PROTOCOLS")),
-        (
-            ("kafka", "securityProtocol"),
-            lambda: literal_field_choices(PRODUCER_SETTINGS, "kafka_security_protocol"),
-        ),
-        (("kafka", "saslMechanism"), lambda: literal_tuple(JOB_SETTINGS, "SASL_MECHANISMS")),
-        (("job", "sentimentModel"), lambda: literal_tuple(JOB_SETTINGS, "MODELS")),
-        (("job", "logLevel"), lambda: literal_tuple(JOB_SETTINGS, "LOG_LEVELS")),
+        (("producer", "source"), _producer("source")),
+        (("producer", "kafka", "compression"), _producer("kafka_compression")),
+        (("producer", "logFormat"), _producer("log_format")),
+        (("producer", "logLevel"), _producer("log_level")),
+        (("kafka", "securityProtocol"), _job("kafka_security_protocol")),
+        (("kafka", "securityProtocol"), _producer("kafka_security_protocol")),
+        (("kafka", "saslMechanism"), _job("kafka_sasl_mechanism")),
+        (("kafka", "saslMechanism"), _producer("kafka_sasl_mechanism")),
+        (("job", "sentimentModel"), _job("sentiment_model")),
+        (("job", "logLevel"), _job("log_level")),
     ],
     ids=lambda v: ".".join(v) if isinstance(v, tuple) else "",
 )
@@ -165,16 +166,16 @@ def test_producer_accepts_the_rendered_env(rendered, variant: str, tmp_path: Pat
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_job_and_setup_hook_accept_the_rendered_env(rendered, variant: str, tmp_path: Path) -> None:
-    from sentiment_job.settings import from_env
+    from sentiment_job.settings import EsSettings, Settings
 
     app = one(rendered[variant], "SparkApplication", "-job")
     for role in ("driver", "executor"):
         env = materialize({e["name"]: e for e in app["spec"][role]["env"]}, tmp_path)
-        settings = from_env(env)
+        settings = Settings.load(env)
         assert settings.checkpoint_location == env["CHECKPOINT_LOCATION"]
         assert settings.metrics_port == 9109
         assert settings.es_username == env["ES_USERNAME"]
     for job in by_kind(rendered[variant], "Job"):
         if job["metadata"]["name"].endswith("-setup-es"):
             env = materialize(container_env(job["spec"]["template"]["spec"]), tmp_path)
-            assert from_env(env, need_checkpoint=False).es_index == "tweets-sentiment"
+            assert EsSettings.load(env).es_index == "tweets-sentiment"

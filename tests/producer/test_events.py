@@ -15,6 +15,7 @@ from tweet_producer.events import (
     InvalidRecord,
     Post,
     Rejected,
+    Skipped,
     build_event,
     check_size,
     deadletter_record,
@@ -255,7 +256,7 @@ def test_jetstream_bad_created_at_falls_back_to_the_relay_time() -> None:
 @pytest.mark.parametrize(
     ("doc", "reason"),
     [
-        (jet(text=""), "missing_field"),
+        (jet(text=None), "missing_field"),
         (jet(text=42), "wrong_type"),
         ({"kind": "commit", "did": DID, "time_us": 1, "commit": "x"}, "bad_shape"),
         ([], "bad_shape"),
@@ -269,3 +270,67 @@ def test_jetstream_malformed_creates_are_rejected(doc: object, reason: str) -> N
 
 def test_reasons_are_the_schema_enum(deadletter_schema) -> None:  # type: ignore[no-untyped-def]
     assert list(REASONS) == deadletter_schema["properties"]["reason"]["enum"]
+
+
+# --- contract decisions: skipped, fallbacks, the id rule -----------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\u3000"])
+def test_bluesky_post_without_text_is_skipped_not_dead_lettered(text: str) -> None:
+    """Image-only and link-only posts are ordinary Bluesky traffic, not bad input."""
+    item = post_from_jetstream(jet(text=text, embed={"$type": "app.bsky.embed.images"}))
+    assert item == Skipped("bluesky", "no_text", position=1_763_632_800_000_000)
+
+
+def test_x_post_without_text_is_skipped_and_counted_by_parse_line() -> None:
+    raw = json.dumps(
+        {"data": {"id": "1850000000000000001", "text": "", "created_at": "2026-11-20T10:00:00Z"}}
+    )
+    assert parse_x(raw.encode(), source="x") == Skipped("x", "no_text")
+
+
+@pytest.mark.parametrize("langs", [[42], [None], ["e n"], [["en"]], "en", {"0": "en"}, [{"lang": "en"}]])
+def test_malformed_langs_fall_back_to_und_and_keep_the_post(langs: object, event_validator) -> None:  # type: ignore[no-untyped-def]
+    post = post_from_jetstream(jet(langs=langs))
+    assert isinstance(post, Post)
+    assert post.lang == "und"
+    event_validator.validate(build_event(post, INGESTED))
+
+
+def test_x_lang_of_the_wrong_type_falls_back_to_und() -> None:
+    post = post_from_x(
+        {"data": {"id": "9", "text": "t", "lang": 5, "created_at": "2026-11-20T10:00:00Z"}}, "x"
+    )
+    assert isinstance(post, Post)
+    assert post.lang == "und"
+
+
+def test_x_post_without_created_at_takes_its_time_from_the_snowflake_id(event_validator) -> None:  # type: ignore[no-untyped-def]
+    # (1850000000000000001 >> 22) + 1288834974657 = 1729909345994 ms since 1970.
+    post = post_from_x({"data": {"id": "1850000000000000001", "text": "no date"}}, "x")
+    assert isinstance(post, Post)
+    assert post.created_at == "2024-10-26T02:22:25.994Z"
+    event_validator.validate(build_event(post, INGESTED))
+
+
+@pytest.mark.parametrize("post_id", ["7", "not-a-snowflake", "99999999999999999999"])
+def test_x_post_without_created_at_and_no_snowflake_is_still_a_dead_letter(post_id: str) -> None:
+    with pytest.raises(InvalidRecord) as err:
+        post_from_x({"data": {"id": post_id, "text": "no date"}}, "replay")
+    assert err.value.reason == "missing_field"
+
+
+def test_the_id_rule_is_in_bytes_like_the_job() -> None:
+    """400 x 'é' is 400 characters but 800 bytes: over Elasticsearch's 512-byte _id, so the
+    producer dead-letters it (bad_value) where the job would have; 255 x 'é' fits."""
+    from tweet_sentiment_common import contract
+
+    with pytest.raises(InvalidRecord) as err:
+        post_from_x(x_envelope("é" * 400, "accents"), "x")
+    assert err.value.reason == "bad_value"
+    assert not contract.id_fits("x", "é" * 400)
+    fits = "é" * ((512 - len("x:")) // 2)
+    post = post_from_x(x_envelope(fits, "accents"), "x")
+    assert isinstance(post, Post)
+    assert len(post.key) == 512
+    assert contract.id_fits("x", fits)

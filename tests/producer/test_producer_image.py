@@ -62,9 +62,11 @@ def test_base_image_is_a_pinned_slim_python_of_the_pinned_version() -> None:
 def test_image_installs_the_pinned_requirements_then_the_package_without_deps() -> None:
     runs = [rest for kw, rest in instructions() if kw == "RUN"]
     copies = [rest for kw, rest in instructions() if kw == "COPY"]
-    assert "requirements.txt /app/requirements.txt" in copies
+    assert "images/producer/requirements.txt /app/requirements.txt" in copies
+    # Built from the repository root: the shared package comes along and is installed too.
+    assert "packages/common /app/common" in copies
     install_reqs = next(i for i, r in enumerate(runs) if "-r /app/requirements.txt" in r)
-    install_pkg = next(i for i, r in enumerate(runs) if "--no-deps /app" in r)
+    install_pkg = next(i for i, r in enumerate(runs) if "--no-deps /app/common /app" in r)
     assert install_reqs < install_pkg
     assert all("pip install" not in r or "-r /app/requirements.txt" in r or "--no-deps" in r for r in runs)
 
@@ -76,15 +78,21 @@ def test_the_tests_install_the_same_requirements_file() -> None:
 
 def test_requirements_are_exactly_the_installed_dependency_closure() -> None:
     """Every pin is installed at that version here (the tests ran on it), and the pins are
-    exactly tweet-producer's transitive runtime dependencies: none missing, none extra."""
+    exactly tweet-producer's transitive runtime dependencies: none missing, none extra.
+    tweet-sentiment-common is ours (packages/common, copied into the image): its own
+    dependencies are pinned here, itself is not."""
     pinned = pins()
     closure: set[str] = set()
+    seen: set[str] = set()
     todo = [canonicalize_name(r.name) for r in map(Requirement, metadata.requires("tweet-producer") or [])]
+    assert "tweet-sentiment-common" in todo
     while todo:
         name = todo.pop()
-        if name in closure:
+        if name in seen:
             continue
-        closure.add(name)
+        seen.add(name)
+        if name != "tweet-sentiment-common":
+            closure.add(name)
         for spec in metadata.requires(name) or []:
             req = Requirement(spec)
             if req.marker is None or req.marker.evaluate({"extra": ""}):
@@ -117,19 +125,27 @@ def test_read_only_root_filesystem_friendly() -> None:
 def test_the_bundled_sample_is_the_default_replay_file() -> None:
     env = " ".join(rest for kw, rest in instructions() if kw == "ENV")
     assert "REPLAY_FILE=/app/samples/posts.jsonl" in env
-    assert ("COPY", "samples /app/samples") in instructions()
+    assert ("COPY", "images/producer/samples /app/samples") in instructions()
     assert (PRODUCER_DIR / "samples" / "posts.jsonl").is_file()
 
 
-def test_dockerignore_sends_only_what_the_image_needs() -> None:
-    lines = [
-        ln
-        for ln in (PRODUCER_DIR / ".dockerignore").read_text().splitlines()
-        if ln and not ln.startswith("#")
-    ]
+def dockerignore_allows(path: str) -> bool:
+    """Whether the root .dockerignore (deny all, then `!path` exceptions) sends `path`."""
+    lines = [ln for ln in (REPO_ROOT / ".dockerignore").read_text().splitlines() if ln and ln[0] != "#"]
     assert lines[0] == "*"
-    assert {"!requirements.txt", "!pyproject.toml", "!src/", "!samples/"} <= set(lines)
-    assert "**/__pycache__" in lines
+    allowed = [ln[1:].rstrip("/") for ln in lines if ln.startswith("!")]
+    return any(path == a or path.startswith(a + "/") or a.startswith(path + "/") for a in allowed)
+
+
+def test_dockerignore_sends_only_what_the_image_needs() -> None:
+    """The context is the repository root: every COPY source is sent, tests and docs are not."""
+    sources = [rest.split()[0] for kw, rest in instructions() if kw == "COPY"]
+    assert sources
+    for source in sources:
+        assert dockerignore_allows(source), source
+    for unwanted in ("tests", "docs", "charts", ".venv", "images/producer/Dockerfile"):
+        assert not dockerignore_allows(unwanted), unwanted
+    assert "**/__pycache__" in (REPO_ROOT / ".dockerignore").read_text().splitlines()
 
 
 def test_the_package_ships_its_json_schemas() -> None:

@@ -37,6 +37,7 @@ DESIGN_METRICS = [
     "producer_posts_published_total",
     "producer_publish_errors_total",
     "producer_records_invalid_total",
+    "producer_records_skipped_total",
     "producer_deadletter_published_total",
     "producer_stream_connected",
     "producer_stream_reconnects_total",
@@ -108,6 +109,10 @@ def test_metrics_readiness_and_a_quick_clean_sigterm(
     topic, dlq = new_topic("posts"), new_topic("dlq")
     lines = [dumps(p) for p in valid_posts(3000)]
     lines.insert(5, b"{broken")
+    # A media-only post: not a text post, so skipped and counted, never dead-lettered.
+    lines.insert(
+        7, b'{"data": {"id": "1850000000000000777", "text": "", "created_at": "2026-11-20T10:00:00Z"}}'
+    )
     path = write_jsonl(tmp_path / "posts.jsonl", lines)
     producer = run_producer(
         SOURCE="replay",
@@ -130,6 +135,7 @@ def test_metrics_readiness_and_a_quick_clean_sigterm(
     assert (producer.metric("producer_posts_received_total", 'source="replay"') or 0) >= 50
     assert producer.metric("producer_records_invalid_total", 'reason="bad_json",source="replay"') == 1
     assert producer.metric("producer_deadletter_published_total") == 1
+    assert producer.metric("producer_records_skipped_total", 'reason="no_text",source="replay"') == 1
     assert (producer.metric("producer_publish_latency_seconds_count") or 0) >= 50
     assert (producer.metric("producer_last_post_timestamp_seconds") or 0) > time.time() - 60
 
@@ -138,7 +144,8 @@ def test_metrics_readiness_and_a_quick_clean_sigterm(
     summary = producer.summary()
     assert summary["undelivered"] == 0
     assert 50 <= summary["published"] < 3000, "SIGTERM should have stopped the replay mid-file"
-    assert summary["received"] == summary["published"] + summary["deadlettered"]
+    # Every record received is published, dead-lettered, or (the one media-only post) skipped.
+    assert summary["received"] == summary["published"] + summary["deadlettered"] + 1
     records = read_topic(kafka_bootstrap, topic)
     assert len(records) == summary["published"]
     assert len({r.key for r in records}) == len(records)

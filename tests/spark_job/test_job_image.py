@@ -69,7 +69,7 @@ def test_jar_versions_and_checksums_are_the_jars_the_tests_use(spark_jars: str) 
 
 
 def test_image_installs_the_pinned_requirements_the_tests_install() -> None:
-    assert "COPY requirements.txt /opt/tweet-sentiment/requirements.txt" in DOCKERFILE
+    assert "COPY images/spark-job/requirements.txt /opt/tweet-sentiment/requirements.txt" in DOCKERFILE
     assert re.search(
         r"pip3 install --no-cache-dir --no-deps -r /opt/tweet-sentiment/requirements\.txt", DOCKERFILE
     )
@@ -94,9 +94,11 @@ def test_requirements_are_a_closed_set(python: str) -> None:
         for r in pins()
         if r.marker is None or r.marker.evaluate(env)
     }
+    # Ours: the job and packages/common (both copied into the image, not pinned).
     pinned[canonicalize_name("tweet-sentiment-job")] = Version("0")
+    pinned[canonicalize_name("tweet-sentiment-common")] = Version("0")
     problems = []
-    for name in [*pinned, "tweet-sentiment-job"]:
+    for name in [*pinned, "tweet-sentiment-job", "tweet-sentiment-common"]:
         try:
             requires = metadata.requires(name) or []
         except metadata.PackageNotFoundError:
@@ -116,7 +118,7 @@ def test_requirements_are_a_closed_set(python: str) -> None:
 
 
 def test_entry_point_user_and_spark_defaults() -> None:
-    assert "COPY main.py /opt/tweet-sentiment/main.py" in DOCKERFILE
+    assert "COPY images/spark-job/main.py /opt/tweet-sentiment/main.py" in DOCKERFILE
     assert (IMAGE_DIR / "main.py").read_text().count("sentiment_job.job import main") == 1
     assert re.search(r"^USER 185$", DOCKERFILE, flags=re.MULTILINE)
     assert DOCKERFILE.rstrip().splitlines()[-1] == "USER 185"
@@ -126,5 +128,22 @@ def test_entry_point_user_and_spark_defaults() -> None:
         "org.apache.spark.metrics.sink.PrometheusServlet"
     )
     assert conf["spark.metrics.conf.*.sink.prometheusServlet.path"] == "/metrics/prometheus"
-    assert "COPY spark-defaults.conf /opt/spark/conf/spark-defaults.conf" in DOCKERFILE
+    assert "COPY images/spark-job/spark-defaults.conf /opt/spark/conf/spark-defaults.conf" in DOCKERFILE
     assert "TWEET_SENTIMENT_SPARK_DEFAULTS=/opt/tweet-sentiment/spark-defaults.conf" in DOCKERFILE
+
+
+def test_builds_from_the_repository_root_with_the_shared_package() -> None:
+    """Context = repository root: the shared contract/settings package is installed with the
+    job, and the root .dockerignore sends every COPY source (and no tests or docs)."""
+    assert "COPY packages/common /tmp/build/common" in DOCKERFILE
+    assert re.search(r"pip3 install --no-cache-dir --no-deps /tmp/build/common /tmp/build/job", DOCKERFILE)
+    assert "-f images/spark-job/Dockerfile ." in DOCKERFILE
+    lines = [ln for ln in (REPO_ROOT / ".dockerignore").read_text().splitlines() if ln and ln[0] != "#"]
+    allowed = [ln[1:].rstrip("/") for ln in lines if ln.startswith("!")]
+    sources = re.findall(r"^COPY (\S+) ", DOCKERFILE, flags=re.MULTILINE)
+    assert sources
+    for source in sources:
+        assert any(
+            source == a or source.startswith(a + "/") or a.startswith(source + "/") for a in allowed
+        ), source
+    assert not any(a.startswith("tests") for a in allowed)

@@ -9,9 +9,13 @@ import pytest
 from spark_job_helpers import console_script
 
 from sentiment_job import job
-from sentiment_job.settings import SettingsError, Trigger, from_env, parse_duration_ms
+from sentiment_job.settings import Settings, SettingsError, Trigger, parse_duration_ms
 
-BASE = {"CHECKPOINT_LOCATION": "/tmp/ckpt", "SPARK_JARS": ""}
+BASE = {"CHECKPOINT_LOCATION": "/tmp/ckpt"}
+
+
+def from_env(env: dict[str, str]) -> Settings:
+    return Settings.load(env)
 
 
 def test_defaults_match_the_design_table() -> None:
@@ -21,7 +25,8 @@ def test_defaults_match_the_design_table() -> None:
     assert s.starting_offsets == "earliest"
     assert s.max_offsets_per_trigger is None
     assert s.fail_on_data_loss is True
-    assert s.es_url == "http://localhost:9200"
+    assert s.es_url.get_secret_value() == "http://localhost:9200"
+    assert s.es_hosts == "http://localhost:9200"
     assert (s.es_index, s.es_deadletter_index) == ("tweets-sentiment", "tweets-sentiment-deadletter")
     assert (s.es_bulk_chunk_size, s.es_max_retries) == (500, 5)
     assert s.sentiment_model == "textblob"
@@ -113,6 +118,13 @@ def test_es_credentials() -> None:
     s = from_env({**BASE, "ES_USERNAME": "elastic", "ES_PASSWORD": "s3cret"})
     assert s.es_client_kwargs()["basic_auth"] == ("elastic", "s3cret")
     assert "s3cret" not in repr(s)
+    # Credentials in ES_URL's userinfo become basic auth; the client's hosts carry none.
+    s = from_env({**BASE, "ES_URL": "https://job:p%40ss@es.example:9200"})
+    kwargs = s.es_client_kwargs()
+    assert kwargs["hosts"] == ["https://es.example:9200"]
+    assert kwargs["basic_auth"] == ("job", "p@ss")
+    assert s.es_hosts == "https://es.example:9200"
+    assert "p%40ss" not in repr(s)
     with pytest.raises(SettingsError) as info:
         from_env({**BASE, "ES_USERNAME": "elastic"})
     assert info.value.variable == "ES_PASSWORD"
@@ -137,7 +149,7 @@ def test_triggers() -> None:
 
 
 def test_spark_configs_local_and_under_spark_submit() -> None:
-    s = from_env({**BASE, "SPARK_JARS": ""})
+    s = from_env(BASE)
     local = job.spark_configs(s, under_submit=False)
     assert local["spark.master"] == "local[*]"
     assert local["spark.ui.enabled"] == "false"
@@ -166,3 +178,17 @@ def test_missing_checkpoint_exits_2(
     monkeypatch.delenv("CHECKPOINT_LOCATION", raising=False)
     assert job.main() == 2
     assert "CHECKPOINT_LOCATION" in capsys.readouterr().err
+
+
+def test_settings_are_frozen() -> None:
+    s = from_env(BASE)
+    with pytest.raises(ValueError, match="frozen"):
+        s.kafka_topic = "other"  # type: ignore[misc]
+
+
+def test_sentiment_model_choices_are_the_analyzers() -> None:
+    """One list of models: the settings take theirs from sentiment.py."""
+    from sentiment_job import sentiment
+
+    assert Settings.choices("sentiment_model") == tuple(sentiment.MODELS)
+    assert from_env({**BASE, "SENTIMENT_MODEL": "VADER"}).sentiment_model == "vader"

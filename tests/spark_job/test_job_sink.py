@@ -99,7 +99,7 @@ def test_document_action_has_the_design_fields_and_a_deterministic_id() -> None:
 
 
 def test_deadletter_action_id_is_kafka_coordinates() -> None:
-    action = deadletter_action("dl", row(reason="invalid_json"), "invalid_json", "not JSON", "T")
+    action = deadletter_action("dl", row(reason="bad_json"), "bad_json", "not JSON", "T")
     assert action["_id"] == "posts:2:41"
     assert set(action["_source"]) == {
         "raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at",
@@ -114,10 +114,10 @@ def test_stats_merge_and_roundtrip() -> None:
     a.observe_latency(0.05)
     b.observe_latency(10_000)
     b.observe_latency(-3)  # clock skew counts as zero, not as a negative latency
-    b.deadlettered["invalid_json"] += 1
+    b.deadlettered["bad_json"] += 1
     total = merge_stats([a.to_json(), b.to_json()])
     assert total.indexed == {"Positive": 2}
-    assert total.deadlettered == {"invalid_json": 1}
+    assert total.deadlettered == {"bad_json": 1}
     assert total.latency_count == 3
     assert total.latency_buckets[0] == 2
     assert total.latency_buckets[-1] == 1
@@ -161,7 +161,7 @@ def test_writer_indexes_deduplicates_and_deadletters_rejections(
             row(id="1", offset=1),
             row(id="1", offset=2, text="Great again!"),  # same post twice: one document
             row(id="2", offset=3, sentiment="Unsupported", polarity=math.nan, subjectivity=math.nan),
-            row(id="3", offset=4, reason="invalid_text", error="text must be a non-empty string"),
+            row(id="3", offset=4, reason="missing_field", error="text is missing or blank"),
         ]
         writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
         writer.write_rows(rows)
@@ -172,7 +172,7 @@ def test_writer_indexes_deduplicates_and_deadletters_rejections(
         assert docs["x:2"]["sentiment"] == "Unsupported"
         dead = all_docs(es_client, f"{index}-dl")
         assert set(dead) == {"posts:2:4"}
-        assert dead["posts:2:4"]["reason"] == "invalid_text"
+        assert dead["posts:2:4"]["reason"] == "missing_field"
         assert writer.stats.indexed == {"Positive": 2, "Unsupported": 1}
         assert writer.stats.latency_count == 3
 
@@ -204,4 +204,4 @@ def test_a_refused_dead_letter_fails_the_batch_instead_of_dropping_it(
     )
     writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
     with pytest.raises(DeadLetterRefused, match="posts:2:5"):
-        writer.write_rows([row(id="5", offset=5, reason="invalid_json", error="not JSON")])
+        writer.write_rows([row(id="5", offset=5, reason="bad_json", error="not JSON")])

@@ -128,14 +128,14 @@ def test_console_script_indexes_each_unique_valid_post_once(
     reasons = sorted(d["reason"] for d in dead.values())
     assert reasons == sorted(
         [
-            "invalid_json",
-            "empty_value",
+            "bad_json",  # not JSON
+            "bad_json",  # tombstone
             "unsupported_schema_version",
-            "invalid_text",
-            "invalid_id",
-            "invalid_source",
-            "invalid_created_at",
-            "invalid_utf8",
+            "missing_field",  # blank text
+            "wrong_type",  # numeric id
+            "bad_value",  # unknown source
+            "bad_value",  # unparsable created_at
+            "bad_encoding",
         ]
     )
     for _id, d in dead.items():
@@ -181,7 +181,7 @@ def test_metrics_from_an_in_process_run(
         assert value("sentiment_job_documents_indexed_total", sentiment=label) == sum(
             1 for v in labels.values() if v == label
         )
-    assert value("sentiment_job_documents_deadlettered_total", reason="invalid_json") == 1
+    assert value("sentiment_job_documents_deadlettered_total", reason="bad_json") == 1
     assert value("sentiment_job_documents_deadlettered_total", reason="unsupported_schema_version") == 1
     assert value("sentiment_job_end_to_end_latency_seconds_count") == 21
     assert value("sentiment_job_end_to_end_latency_seconds_sum") > 0

@@ -17,33 +17,35 @@ pytestmark = pytest.mark.spark
 
 SETTINGS = Settings(checkpoint_location="unused")
 
-# raw value → expected dead-letter reason
+# raw value → expected dead-letter reason (the contract's one vocabulary, shared with the producer)
 INVALID: dict[Any, str] = {
-    "": "empty_value",
-    "   ": "empty_value",
-    "not json": "invalid_json",
-    "[1, 2]": "invalid_json",
-    '"a string"': "invalid_json",
-    '{"unterminated": ': "invalid_json",
+    "": "bad_json",
+    "   ": "bad_json",
+    "not json": "bad_json",
+    "[1, 2]": "bad_json",
+    '"a string"': "bad_json",
+    '{"unterminated": ': "bad_json",
     "{}": "unsupported_schema_version",
     json.dumps(event("a", schema_version=2)): "unsupported_schema_version",
     json.dumps(event("b", schema_version="1")): "unsupported_schema_version",
     json.dumps(event("c", schema_version=None)): "unsupported_schema_version",
-    json.dumps(event(123)): "invalid_id",  # type: ignore[arg-type]
-    json.dumps(event("")): "invalid_id",
-    json.dumps(event("d", id=None)): "invalid_id",
-    json.dumps(event("x" * 600)): "invalid_id",  # `<source>:<id>` over Elasticsearch's 512 bytes
-    json.dumps(event("e", source="tiktok")): "invalid_source",
-    json.dumps(event("f", source=None)): "invalid_source",
-    json.dumps(event("g", text="")): "invalid_text",
-    json.dumps(event("h", text="  \n ")): "invalid_text",
-    json.dumps(event("i", text={"nested": "object"})): "invalid_text",
-    json.dumps(event("j", text=None)): "invalid_text",
-    json.dumps(event("k", lang=["en"])): "invalid_lang",
-    json.dumps(event("l", created_at="yesterday")): "invalid_created_at",
-    json.dumps(event("m", created_at=None)): "invalid_created_at",
-    json.dumps(event("n", created_at=1700000000)): "invalid_created_at",
-    json.dumps(event("o", ingested_at="2026-13-45T99:00:00Z")): "invalid_ingested_at",
+    json.dumps(event(123)): "wrong_type",  # type: ignore[arg-type]
+    json.dumps(event("")): "missing_field",
+    json.dumps(event("d", id=None)): "missing_field",
+    json.dumps(event("x" * 600)): "bad_value",  # `<source>:<id>` over Elasticsearch's 512 bytes
+    # 400 x é: 400 characters but 800 bytes; the producer rejects it too (tests/test_contract.py).
+    json.dumps(event("é" * 400), ensure_ascii=False): "bad_value",
+    json.dumps(event("e", source="tiktok")): "bad_value",
+    json.dumps(event("f", source=None)): "missing_field",
+    json.dumps(event("g", text="")): "missing_field",
+    json.dumps(event("h", text="  \n ")): "missing_field",
+    json.dumps(event("i", text={"nested": "object"})): "wrong_type",
+    json.dumps(event("j", text=None)): "missing_field",
+    json.dumps(event("k", lang=["en"])): "wrong_type",
+    json.dumps(event("l", created_at="yesterday")): "bad_value",
+    json.dumps(event("m", created_at=None)): "missing_field",
+    json.dumps(event("n", created_at=1700000000)): "wrong_type",
+    json.dumps(event("o", ingested_at="2026-13-45T99:00:00Z")): "bad_value",
 }
 VALID = [
     event("v1", "I love this, what a wonderful day"),
@@ -51,6 +53,8 @@ VALID = [
     event("v3", "Ceci est magnifique", lang="fr"),
     event("v4", "RT @someone: &amp; plain words here https://t.co/abc #tagged", lang=None),
     event("v5", "ok", source="bluesky", created_at="2026-01-02T03:04:05+02:00"),
+    # `x:` + 254 x é is 510 bytes: fits the 512-byte _id.
+    event("é" * 254, "fits in 512 bytes", source="x"),
 ]
 
 
@@ -61,9 +65,9 @@ def test_every_invalid_record_gets_its_reason_and_valid_ones_none(spark: Any) ->
     for raw, reason in INVALID.items():
         assert by_raw[raw]["reason"] == reason, (raw, by_raw[raw]["error"])
         assert by_raw[raw]["error"], raw
-    assert by_raw[None]["reason"] == "empty_value"
+    assert by_raw[None]["reason"] == "bad_json"
     valid = {r["id"]: r for r in out if r["reason"] is None}
-    assert set(valid) == {"v1", "v2", "v3", "v4", "v5"}
+    assert set(valid) == {"v1", "v2", "v3", "v4", "v5", "é" * 254}
     assert all(r["reason"] in REASONS for r in out if r["reason"])
     # Timestamps normalised to UTC with milliseconds; the offset form is converted.
     assert valid["v1"]["created_at"] == "2026-01-02T03:04:05.678Z"
@@ -85,7 +89,7 @@ def test_kafka_coordinates_and_binary_values(spark: Any) -> None:
         "value binary, topic string, partition int, offset long, timestamp string",
     ).selectExpr("value", "topic", "partition", "offset", "cast(timestamp as timestamp) as timestamp")
     rows = {r["offset"]: r for r in prepare(df).collect()}
-    assert rows[40]["reason"] == "invalid_utf8"
+    assert rows[40]["reason"] == "bad_encoding"
     assert (rows[40]["topic"], rows[40]["partition"]) == ("posts", 2)
     assert rows[40]["kafka_timestamp"] == "2026-01-02T03:04:06.500Z"
     assert rows[7]["reason"] is None
@@ -97,8 +101,8 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     docs_df, dead_df = enrich(spark.createDataFrame([(v,) for v in values], "value string"), SETTINGS)
     docs = {r["id"]: r for r in docs_df.collect()}
     dead = dead_df.collect()
-    assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "dup"}
-    assert [d["reason"] for d in dead] == ["invalid_json", "invalid_json"]
+    assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "é" * 254, "dup"}
+    assert [d["reason"] for d in dead] == ["bad_json", "bad_json"]
     assert docs["v1"]["sentiment"] == "Positive"
     assert docs["v1"]["polarity"] > 0
     assert docs["v2"]["sentiment"] == "Negative"
@@ -132,12 +136,12 @@ def test_an_analyzer_failure_dead_letters_only_the_post_at_fault() -> None:
         {
             "clean_text": ["fine", "boom", "also fine", None],
             "lang": ["en", "en", "en", None],
-            "reason": [None, None, None, "invalid_json"],
+            "reason": [None, None, None, "bad_json"],
             "error": [None, None, None, "not JSON"],
         }
     )
     out = score_pandas(pdf, "textblob", frozenset({"en"}), score=fragile)
-    assert out["reason"].tolist() == [None, "sentiment_error", None, "invalid_json"]
+    assert out["reason"].tolist() == [None, "sentiment_error", None, "bad_json"]
     assert "analyzer crashed" in out["error"][1]
     assert out["sentiment"].tolist()[::2] == ["Positive", "Positive"]
     assert out["model"].tolist() == ["textblob", None, "textblob", None]

@@ -14,25 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-SCHEMA_VERSION = 1
-SOURCES = ("x", "bluesky", "replay", "synthetic")
+from tweet_sentiment_common import contract
+
+# The contract (event v1, dead letters, the id rule, the reasons, what is skipped and what
+# falls back to a default) lives in tweet_sentiment_common.contract; these are its values.
+SCHEMA_VERSION = contract.SCHEMA_VERSION
+SOURCES = contract.SOURCES
 # Reasons a record is dead-lettered: a fixed set, so they can be metric labels.
-REASONS = (
-    "bad_json",  # not JSON at all
-    "bad_encoding",  # not UTF-8
-    "bad_shape",  # JSON, but not the envelope the source speaks (no "data" object, ...)
-    "missing_field",  # id or text absent or empty
-    "wrong_type",  # a field of the wrong JSON type (e.g. a numeric id)
-    "bad_value",  # right type, unusable value (e.g. created_at that is not RFC 3339)
-    "oversized",  # larger than MAX_POST_BYTES
-    "publish_failed",  # a valid event Kafka refused for good (non-retriable error)
-)
-# The dead-letter record keeps at most this much of the raw payload, so that it always
-# fits in one Kafka message; `error` says when it was cut.
-RAW_CAP_BYTES = 256 * 1024
-MAX_ID_CHARS = 512
+REASONS = contract.PRODUCER_REASONS
+RAW_CAP_BYTES = contract.RAW_CAP_BYTES
+MAX_DOC_ID_BYTES = contract.MAX_DOC_ID_BYTES
 _CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
-_LANG_RE = re.compile(r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$")
 
 
 class InvalidRecord(ValueError):
@@ -60,7 +52,17 @@ class Post:
 
     @property
     def key(self) -> bytes:
-        return f"{self.source}:{self.id}".encode()
+        return contract.document_id(self.source, self.id).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A record that is not a text post (contract.SKIP_REASONS): counted, not published,
+    not dead-lettered."""
+
+    source: str
+    reason: str
+    position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,12 +129,9 @@ def time_from_micros(micros: int) -> str:
 
 
 def normalize_lang(value: Any) -> str:
-    """BCP-47 as the source reports it; absent or malformed tags become `und`."""
-    if value is None or value == "":
-        return "und"
-    if not isinstance(value, str):
-        raise InvalidRecord("wrong_type", f"lang must be a string, got {type(value).__name__}")
-    return value if _LANG_RE.match(value) else "und"
+    """BCP-47 as the source reports it; absent, malformed or non-string tags become `und`
+    (contract: the post is kept)."""
+    return contract.normalize_lang(value)
 
 
 def _required_str(obj: dict[str, Any], field: str, where: str = "") -> str:
@@ -155,10 +154,22 @@ def _optional_str(obj: dict[str, Any], field: str, where: str = "") -> str | Non
     return value
 
 
-def _check_id(post_id: str) -> str:
-    if len(post_id) > MAX_ID_CHARS:
-        raise InvalidRecord("bad_value", f"id is longer than {MAX_ID_CHARS} characters")
+def _check_id(source: str, post_id: str) -> str:
+    """The contract's id rule: `<source>:<id>` fits Elasticsearch's _id (512 UTF-8 bytes)."""
+    if not contract.id_fits(source, post_id):
+        raise InvalidRecord("bad_value", f"<source>:<id> is longer than {MAX_DOC_ID_BYTES} UTF-8 bytes")
     return post_id
+
+
+def _text_or_none(obj: dict[str, Any], field: str, where: str = "") -> str | None:
+    """The text, or None when it is present but blank (not a text post: skipped).
+    Absent or of the wrong type is still a dead letter."""
+    value = obj.get(field)
+    if value is None:
+        raise InvalidRecord("missing_field", f"{where}{field} is missing")
+    if not isinstance(value, str):
+        raise InvalidRecord("wrong_type", f"{where}{field} must be a string, got {type(value).__name__}")
+    return None if contract.is_blank(value) else value
 
 
 # --- parsing --------------------------------------------------------------------------
@@ -180,10 +191,12 @@ def decode_json(raw: bytes | str) -> Any:
         raise InvalidRecord("bad_json", f"not JSON: {exc}") from None
 
 
-def post_from_x(doc: Any, source: str) -> Post:
-    """A post from an X API v2 envelope {"data": {...}} (stream line, replay line, synthetic).
+def post_from_x(doc: Any, source: str) -> Post | Skipped:
+    """A post from an X API v2 envelope {"data": {...}} (stream line, replay line, synthetic),
+    or Skipped when it has no text (media-only).
 
     Long posts carry their full text in note_tweet.text; `text` is then a truncated copy.
+    A post without created_at gets it from its snowflake id (contract.snowflake_time_ms).
     """
     if not isinstance(doc, dict):
         raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
@@ -192,14 +205,20 @@ def post_from_x(doc: Any, source: str) -> Post:
         raise InvalidRecord("bad_shape", 'no "data" object (expected the X v2 envelope {"data": {...}})')
     if not isinstance(data, dict):
         raise InvalidRecord("bad_shape", f'"data" must be an object, got {type(data).__name__}')
-    post_id = _check_id(_required_str(data, "id", "data."))
-    text = _required_str(data, "text", "data.")
+    post_id = _check_id(source, _required_str(data, "id", "data."))
+    text = _text_or_none(data, "text", "data.")
     note = data.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
         text = note["text"]
-    if "created_at" not in data:
-        raise InvalidRecord("missing_field", "data.created_at is missing")
-    created_at = normalize_time(data["created_at"], "data.created_at")
+    if text is None:
+        return Skipped(source, "no_text")
+    if data.get("created_at") is None:
+        millis = contract.snowflake_time_ms(post_id)
+        if millis is None:
+            raise InvalidRecord("missing_field", "data.created_at is missing (and the id is not a snowflake)")
+        created_at = time_from_micros(millis * 1000)
+    else:
+        created_at = normalize_time(data["created_at"], "data.created_at")
     return Post(
         source=source,
         id=post_id,
@@ -231,9 +250,10 @@ def stream_error_types(doc: Any) -> list[str] | None:
 BLUESKY_POST = "app.bsky.feed.post"
 
 
-def post_from_jetstream(doc: Any) -> Post | None:
-    """A post from a Jetstream event, or None for events that are not post creations
-    (identity, account, updates, deletes, other collections)."""
+def post_from_jetstream(doc: Any) -> Post | Skipped | None:
+    """A post from a Jetstream event; Skipped for a post without text (image-only,
+    link-only); None for events that are not post creations (identity, account, updates,
+    deletes, other collections)."""
     if not isinstance(doc, dict):
         raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("kind") != "commit":
@@ -248,11 +268,14 @@ def post_from_jetstream(doc: Any) -> Post | None:
     record = commit.get("record")
     if not isinstance(record, dict):
         raise InvalidRecord("bad_shape", 'a create event without a "record" object')
-    text = _required_str(record, "text", "commit.record.")
+    text = _text_or_none(record, "text", "commit.record.")
     time_us = doc.get("time_us")
     if not isinstance(time_us, int) or isinstance(time_us, bool) or time_us <= 0:
         raise InvalidRecord("wrong_type", "time_us must be a positive integer")
+    if text is None:
+        return Skipped("bluesky", "no_text", position=time_us)
     langs = record.get("langs")
+    # A malformed langs (not a list, a non-string or ill-formed first entry) is `und`.
     lang = normalize_lang(langs[0]) if isinstance(langs, list) and langs else "und"
     # createdAt is written by the author's client and can be anything; the relay's time
     # is the honest fallback.
@@ -262,7 +285,7 @@ def post_from_jetstream(doc: Any) -> Post | None:
         created_at = time_from_micros(time_us)
     return Post(
         source="bluesky",
-        id=_check_id(f"at://{did}/{BLUESKY_POST}/{rkey}"),
+        id=_check_id("bluesky", f"at://{did}/{BLUESKY_POST}/{rkey}"),
         text=text,
         lang=lang,
         created_at=created_at,

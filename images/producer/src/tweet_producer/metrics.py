@@ -64,6 +64,12 @@ class Metrics:
             ["source", "reason"],
             registry=r,
         )
+        self.records_skipped = Counter(
+            "producer_records_skipped",
+            "Records that are not text posts (e.g. image-only), by reason: neither published nor dead-lettered.",
+            ["source", "reason"],
+            registry=r,
+        )
         self.deadletter_published = Counter(
             "producer_deadletter_published", "Dead-letter records Kafka acknowledged.", registry=r
         )
@@ -116,6 +122,9 @@ class Metrics:
 
     def stream_error(self, kind: str) -> None:
         self.stream_error_messages.labels(self.source, kind).inc()
+
+    def skipped(self, reason: str) -> None:
+        self.records_skipped.labels(self.source, reason).inc()
 
     def invalid(self, reason: str) -> None:
         self.records_invalid.labels(self.source, reason).inc()

@@ -10,73 +10,74 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from . import stats
+from .es_setup import secret_values
+from .settings import EsSettings, SettingsError
 
 
-def _env(name: str, default: str | None = None) -> str | None:
-    value = os.environ.get(name)
-    return value if value else default
+def _safe(text: object, settings: EsSettings) -> str:
+    out = str(text)
+    for secret in secret_values(settings):
+        out = out.replace(secret, "**********")
+    return out
 
 
-def _password(args: argparse.Namespace) -> str | None:
-    if args.password:
-        return str(args.password)
-    path = _env("ES_PASSWORD_FILE")
-    if path:
-        try:
-            return Path(path).read_text().strip()
-        except OSError as exc:
-            raise SystemExit(f"error: ES_PASSWORD_FILE={path} cannot be read: {exc.strerror}") from exc
-    return None
+def es_settings(args: argparse.Namespace) -> EsSettings:
+    """The ES settings: the environment (ES_URL, ES_USERNAME, ES_PASSWORD[_FILE], ES_API_KEY,
+    ES_CA_CERTS, ES_INDEX), with the command-line options on top. Same rules as the job."""
+    options = {
+        "es_url": args.es_url,
+        "es_index": args.index,
+        "es_username": args.user,
+        "es_password": args.password,
+        "es_api_key": args.api_key,
+        "es_ca_certs": args.ca_certs,
+        "es_request_timeout": args.timeout,
+    }
+    return EsSettings.load(**{k: v for k, v in options.items() if v is not None})
 
 
-def client(args: argparse.Namespace) -> Any:
+def client(settings: EsSettings) -> Any:
     from elasticsearch import Elasticsearch
 
-    kwargs: dict[str, Any] = {"request_timeout": args.timeout}
-    password = _password(args)
-    if args.api_key:
-        kwargs["api_key"] = args.api_key
-    elif args.user or password:
-        if not (args.user and password):
-            raise SystemExit("error: --user/ES_USERNAME and --password/ES_PASSWORD go together")
-        kwargs["basic_auth"] = (args.user, password)
-    if args.ca_certs:
-        if not Path(args.ca_certs).is_file():
-            raise SystemExit(f"error: --ca-certs/ES_CA_CERTS: {args.ca_certs} is not a file")
-        kwargs["ca_certs"] = args.ca_certs
-    return Elasticsearch(args.es_url, **kwargs)
+    return Elasticsearch(**settings.es_client_kwargs())
 
 
 def run_stats(args: argparse.Namespace) -> int:
     from elasticsearch import ApiError, AuthenticationException, NotFoundError, TransportError
 
-    es = client(args)
     try:
-        summary = stats.fetch_summary(es, args.index, top_n=args.top)
+        settings = es_settings(args)
+    except SettingsError as exc:
+        print(f"error: invalid setting {exc}", file=sys.stderr)
+        return 2
+    # Messages name the hosts without credentials (ES_URL may carry user:password@).
+    where, index = settings.es_hosts, settings.es_index
+    es = client(settings)
+    try:
+        summary = stats.fetch_summary(es, index, top_n=args.top)
     except NotFoundError:
-        print(f"error: index {args.index!r} does not exist on {args.es_url}", file=sys.stderr)
+        print(f"error: index {index!r} does not exist on {where}", file=sys.stderr)
         return 1
     except AuthenticationException:
-        print(
-            f"error: {args.es_url} refused the credentials (check ES_USERNAME/ES_PASSWORD)", file=sys.stderr
-        )
+        print(f"error: {where} refused the credentials (check ES_USERNAME/ES_PASSWORD)", file=sys.stderr)
         return 1
     except ApiError as exc:
-        print(f"error: {args.es_url} answered {exc.meta.status}: {exc.message}", file=sys.stderr)
+        print(f"error: {where} answered {exc.meta.status}: {_safe(exc.message, settings)}", file=sys.stderr)
         return 1
     except TransportError as exc:
-        print(f"error: cannot reach Elasticsearch at {args.es_url}: {exc.message}", file=sys.stderr)
+        print(
+            f"error: cannot reach Elasticsearch at {where}: {_safe(exc.message, settings)}", file=sys.stderr
+        )
         return 1
     finally:
         es.close()
     if args.json:
         print(json.dumps(summary.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(stats.format_summary(summary, source=args.es_url), end="")
+        print(stats.format_summary(summary, source=where), end="")
     return 0
 
 
@@ -84,17 +85,17 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="tweet-sentiment", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     s = sub.add_parser("stats", help="summary of a sentiment index: labels, polarity, top posts, latency")
-    s.add_argument("--es-url", default=_env("ES_URL", "http://localhost:9200"), help="default: $ES_URL")
-    s.add_argument("--index", default=_env("ES_INDEX", "tweets-sentiment"), help="default: $ES_INDEX")
-    s.add_argument("--user", default=_env("ES_USERNAME"), help="default: $ES_USERNAME")
+    # Every ES option defaults to its environment variable, read by the settings layer
+    # (EsSettings, the same rules as the job's); the option wins when given.
+    s.add_argument("--es-url", help="default: $ES_URL or http://localhost:9200")
+    s.add_argument("--index", help="default: $ES_INDEX or tweets-sentiment")
+    s.add_argument("--user", help="default: $ES_USERNAME")
     # The password itself is never printed; prefer the env var or ES_PASSWORD_FILE over argv.
-    s.add_argument(
-        "--password", default=_env("ES_PASSWORD"), help="default: $ES_PASSWORD or $ES_PASSWORD_FILE"
-    )
-    s.add_argument("--api-key", default=_env("ES_API_KEY"), help="default: $ES_API_KEY")
-    s.add_argument("--ca-certs", default=_env("ES_CA_CERTS"), help="PEM CA bundle; default: $ES_CA_CERTS")
+    s.add_argument("--password", help="default: $ES_PASSWORD or $ES_PASSWORD_FILE")
+    s.add_argument("--api-key", help="default: $ES_API_KEY")
+    s.add_argument("--ca-certs", help="PEM CA bundle; default: $ES_CA_CERTS")
     s.add_argument("--top", type=int, default=3, help="how many most positive/negative posts (default 3)")
-    s.add_argument("--timeout", type=float, default=30.0, help="request timeout in seconds")
+    s.add_argument("--timeout", type=float, help="request timeout in seconds (default: 30)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=run_stats)
     return p

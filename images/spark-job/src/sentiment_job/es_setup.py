@@ -17,7 +17,7 @@ import time
 from importlib import resources
 from typing import Any
 
-from .settings import Settings, SettingsError, from_env
+from .settings import EsSettings, SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def deadletter_fields() -> list[str]:
     return list(load_template("deadletter")["template"]["mappings"]["properties"])
 
 
-def templates_for(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]:
+def templates_for(settings: EsSettings) -> dict[str, tuple[str, dict[str, Any]]]:
     """template name → (index, body), with index_patterns pointed at the configured index."""
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for kind, index in (("documents", settings.es_index), ("deadletter", settings.es_deadletter_index)):
@@ -53,7 +53,7 @@ def templates_for(settings: Settings) -> dict[str, tuple[str, dict[str, Any]]]:
     return out
 
 
-def install(client: Any, settings: Settings) -> list[str]:
+def install(client: Any, settings: EsSettings) -> list[str]:
     """Put both templates, create or update both indices. Returns the index names."""
     from elasticsearch import ApiError
 
@@ -82,14 +82,16 @@ def install(client: Any, settings: Settings) -> list[str]:
     return done
 
 
-def install_with_retries(settings: Settings, sleep: Any = time.sleep) -> list[str]:
+def install_with_retries(settings: EsSettings, sleep: Any = time.sleep) -> list[str]:
     """`install`, retrying while Elasticsearch is unreachable or busy (it may start after us)."""
     from elasticsearch import ApiError, Elasticsearch
     from elasticsearch import ConnectionError as ESConnectionError
 
     from .sink import backoff_seconds
 
-    client = Elasticsearch(**settings.es_client_kwargs())  # type: ignore[arg-type]
+    client = Elasticsearch(**settings.es_client_kwargs())
+    # Messages name the hosts without credentials (ES_URL may carry user:password@).
+    where = settings.es_hosts
     try:
         attempt = 0
         while True:
@@ -99,11 +101,11 @@ def install_with_retries(settings: Settings, sleep: Any = time.sleep) -> list[st
                 status = getattr(exc, "status_code", None)
                 if isinstance(exc, ApiError) and status is not None and status < 500 and status != 429:
                     raise SetupError(
-                        f"Elasticsearch at {settings.es_url} refused the request: {exc}"
+                        f"Elasticsearch at {where} refused the request: {_safe(exc, settings)}"
                     ) from exc
                 if attempt >= settings.es_max_retries:
                     raise SetupError(
-                        f"Elasticsearch at {settings.es_url} not reachable after {attempt + 1} attempts: {exc}"
+                        f"Elasticsearch at {where} not reachable after {attempt + 1} attempts: {_safe(exc, settings)}"
                     ) from exc
                 delay = backoff_seconds(attempt)
                 log.warning("Elasticsearch not ready (%s); retrying in %.1fs", type(exc).__name__, delay)
@@ -113,19 +115,42 @@ def install_with_retries(settings: Settings, sleep: Any = time.sleep) -> list[st
         client.close()
 
 
+def _safe(exc: BaseException, settings: EsSettings) -> str:
+    """An exception's text with every configured secret masked (belt and braces: the client
+    holds no credential in its hosts, but a message must never be the one that leaks)."""
+    text = str(exc)
+    for secret in secret_values(settings):
+        text = text.replace(secret, "**********")
+    return text
+
+
+def secret_values(settings: EsSettings) -> list[str]:
+    """Every credential the settings hold, for masking (the URLs' userinfo included)."""
+    from urllib.parse import unquote, urlsplit
+
+    from tweet_sentiment_common.settings import split_urls
+
+    values = [s.get_secret_value() for s in (settings.es_password, settings.es_api_key) if s is not None]
+    for url in split_urls(settings.es_url.get_secret_value()):
+        parts = urlsplit(url)
+        if parts.password:
+            values += [parts.password, unquote(parts.password)]
+    return [v for v in values if v]
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = from_env(need_checkpoint=False)
+        settings = EsSettings.load()
     except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: invalid setting {exc}", file=sys.stderr)
         return 2
     try:
         indices = install_with_retries(settings)
     except SetupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"ready: {', '.join(indices)} on {settings.es_url}")
+    print(f"ready: {', '.join(indices)} on {settings.es_hosts}")
     return 0
 
 

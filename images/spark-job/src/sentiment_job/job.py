@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .settings import Settings, SettingsError, from_env
+from .settings import Settings, SettingsError
 
 log = logging.getLogger("sentiment_job")
 
@@ -141,7 +141,7 @@ def _first_line(exc: BaseException) -> str:
 
 def _describe(settings: Settings) -> str:
     """A log line about where we read and write; no credentials (URLs lose their userinfo)."""
-    hosts = ",".join(urlsplit(u.strip()).netloc.rpartition("@")[2] for u in settings.es_url.split(","))
+    hosts = ",".join(urlsplit(u).netloc for u in settings.es_hosts.split(","))
     trigger = "availableNow" if settings.trigger.available_now else f"every {settings.trigger.interval_ms} ms"
     return (
         f"kafka={settings.kafka_bootstrap_servers} topic={settings.kafka_topic} "
@@ -164,7 +164,7 @@ def _configure_logging(level: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     try:
-        settings = from_env()
+        settings = Settings.load()
     except SettingsError as exc:
         print(f"error: invalid setting {exc}", file=sys.stderr)
         return 2

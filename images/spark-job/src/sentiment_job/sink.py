@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tweet_sentiment_common import contract
+
 from .settings import Settings
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -35,21 +37,10 @@ LATENCY_BUCKETS: tuple[float, ...] = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0,
 INITIAL_BACKOFF_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 30.0
 
-DOCUMENT_FIELDS = (
-    "id",
-    "source",
-    "text",
-    "clean_text",
-    "lang",
-    "created_at",
-    "ingested_at",
-    "indexed_at",
-    "polarity",
-    "subjectivity",
-    "sentiment",
-    "model",
-)
-DEADLETTER_FIELDS = ("raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at")
+# The fields of a document and of a dead letter: the contract's models (the index
+# templates are checked against the same models by tests/test_contract.py).
+DOCUMENT_FIELDS = contract.DOCUMENT_FIELDS
+DEADLETTER_FIELDS = contract.JOB_DEADLETTER_FIELDS
 
 
 class SinkUnavailable(RuntimeError):
@@ -96,7 +87,7 @@ def _clean(value: Any) -> Any:
 
 
 def document_id(source: str, post_id: str) -> str:
-    return f"{source}:{post_id}"
+    return contract.document_id(source, post_id)
 
 
 def deadletter_id(topic: str | None, partition: int | None, offset: int | None) -> str | None:

@@ -15,8 +15,11 @@ Kafka, for the benchmark, the demo and the tests.
 from __future__ import annotations
 
 import logging
+import typing
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
+
+from tweet_sentiment_common import contract
 
 from .settings import Settings
 
@@ -26,56 +29,47 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-SOURCES = ("x", "bluesky", "replay", "synthetic")
+# Everything about the record's shape comes from the contract (one place, shared with the
+# producer); what is below is derived from it once, at import, never per row.
+SCHEMA_VERSION = contract.SCHEMA_VERSION
+SOURCES = contract.SOURCES
 # `<source>:<id>` is the document _id, and Elasticsearch caps _id at 512 bytes.
-MAX_ID_BYTES = 512
+MAX_ID_BYTES = contract.MAX_DOC_ID_BYTES
 CORRUPT = "_corrupt_record"
-# Event v1 with every field as VARIANT, so a field of the wrong JSON type (an id that is a
-# number, a text that is an object) is seen and rejected instead of silently coerced to a
-# string, which is what a STRING field in from_json does. author_id/url are not indexed.
-EVENT_SCHEMA_DDL = (
-    "schema_version VARIANT, id VARIANT, source VARIANT, text VARIANT, lang VARIANT, "
-    f"created_at VARIANT, ingested_at VARIANT, {CORRUPT} STRING"
-)
+# The event fields a document is made of, every one as VARIANT, so a field of the wrong JSON
+# type (an id that is a number, a text that is an object) is seen and rejected instead of
+# silently coerced to a string, which is what a STRING field in from_json does.
+# author_id/url are not indexed, so not read.
+EVENT_READ_FIELDS = ("schema_version", *contract.EVENT_FIELDS_INDEXED)
+EVENT_SCHEMA_DDL = ", ".join(f"{name} VARIANT" for name in EVENT_READ_FIELDS) + f", {CORRUPT} STRING"
 ISO_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
 
-PREPARED_DDL = (
-    "raw STRING, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING, "
-    "id STRING, source STRING, text STRING, clean_text STRING, lang STRING, "
-    "created_at STRING, ingested_at STRING, ingested_at_epoch DOUBLE, reason STRING, error STRING"
-)
-SCORED_DDL = PREPARED_DDL + ", polarity DOUBLE, subjectivity DOUBLE, sentiment STRING, model STRING"
-
 # Reasons a record is dead-lettered (the `reason` field and the metrics label).
-REASONS = (
-    "empty_value",
-    "invalid_utf8",
-    "invalid_json",
-    "unsupported_schema_version",
-    "invalid_id",
-    "invalid_source",
-    "invalid_text",
-    "invalid_lang",
-    "invalid_created_at",
-    "invalid_ingested_at",
-    "sentiment_error",
-    "es_rejected",
-)
-DOC_COLUMNS = (
-    "id",
-    "source",
-    "text",
-    "clean_text",
-    "lang",
-    "created_at",
-    "ingested_at",
-    "polarity",
-    "subjectivity",
-    "sentiment",
-    "model",
-)
-DEADLETTER_COLUMNS = ("raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp")
+REASONS = contract.JOB_REASONS
+# Columns of a document the transform computes (the writer adds indexed_at).
+DOC_COLUMNS = tuple(f for f in contract.DOCUMENT_FIELDS if f not in contract.WRITE_TIME_FIELDS)
+# Columns of a dead letter the transform computes (the writer adds failed_at).
+DEADLETTER_COLUMNS = tuple(f for f in contract.JOB_DEADLETTER_FIELDS if f not in contract.WRITE_TIME_FIELDS)
+_KAFKA_DDL = "raw STRING, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
+# The document columns the transform fills (strings), then the ones scoring adds.
+_PREPARED_DOC = tuple(f for f in DOC_COLUMNS if f in contract.EVENT_FIELDS_INDEXED or f == "clean_text")
+SCORE_COLUMNS = tuple(f for f in DOC_COLUMNS if f not in _PREPARED_DOC)
+
+
+def _ddl(fields: tuple[str, ...]) -> str:
+    """`name TYPE, ...` with the Spark type of each Document field's Python type."""
+    types = {str: "STRING", float: "DOUBLE", int: "BIGINT"}
+
+    def spark_type(name: str) -> str:
+        annotation = contract.Document.model_fields[name].annotation
+        kinds = [a for a in (*typing.get_args(annotation), annotation) if a in types]
+        return types[kinds[0]] if kinds else "STRING"
+
+    return ", ".join(f"{name} {spark_type(name)}" for name in fields)
+
+
+PREPARED_DDL = f"{_KAFKA_DDL}, {_ddl(_PREPARED_DOC)}, ingested_at_epoch DOUBLE, reason STRING, error STRING"
+SCORED_DDL = f"{PREPARED_DDL}, {_ddl(SCORE_COLUMNS)}"
 
 
 def _type_of(v: Column) -> Column:
@@ -139,16 +133,46 @@ def prepare(df: DataFrame) -> DataFrame:
     created = F.try_to_timestamp(_string(F.col("e.created_at")))
     ingested = F.try_to_timestamp(_string(F.col("e.ingested_at")))
 
+    def absent(v: Column) -> Column:
+        return _type_of(v).isin("nothing", "VOID")
+
+    def not_a_string(v: Column) -> Column:
+        return ~absent(v) & (_type_of(v) != "STRING")
+
+    def required_string(name: str, value: Column) -> list[tuple[Column, str, Column]]:
+        """missing_field (absent, null, blank) then wrong_type (not a JSON string)."""
+        v = F.col(f"e.{name}")
+        return [
+            (
+                absent(v) | (~not_a_string(v) & _blank(value)),
+                "missing_field",
+                F.lit(f"{name} is missing or blank"),
+            ),
+            (
+                not_a_string(v),
+                "wrong_type",
+                F.concat(F.lit(f"{name} must be a string, got "), _json(v)),
+            ),
+        ]
+
+    def timestamp(name: str, parsed: Column) -> list[tuple[Column, str, Column]]:
+        v = F.col(f"e.{name}")
+        return [
+            *required_string(name, _string(v)),
+            (
+                parsed.isNull(),
+                "bad_value",
+                F.concat(F.lit(f"{name} must be an RFC 3339 timestamp, got "), _json(v)),
+            ),
+        ]
+
+    # Reason codes: contract.JOB_REASONS (the one vocabulary shared with the producer).
     checks: list[tuple[Column, str, Column]] = [
-        (
-            _blank(F.col("raw")),
-            "empty_value",
-            F.lit("the record has no value"),
-        ),
-        (~F.col("_utf8"), "invalid_utf8", F.lit("the value is not valid UTF-8")),
+        (_blank(F.col("raw")), "bad_json", F.lit("the record has no value (empty or a tombstone)")),
+        (~F.col("_utf8"), "bad_encoding", F.lit("the value is not valid UTF-8")),
         (
             F.col("e").isNull() | F.col(f"e.{CORRUPT}").isNotNull(),
-            "invalid_json",
+            "bad_json",
             F.lit("the value is not a JSON object"),
         ),
         (
@@ -157,41 +181,26 @@ def prepare(df: DataFrame) -> DataFrame:
             "unsupported_schema_version",
             F.concat(F.lit(f"schema_version must be {SCHEMA_VERSION}, got "), _json(e["schema_version"])),
         ),
+        *required_string("id", post_id),
+        *required_string("source", source),
         (
-            _blank(post_id),
-            "invalid_id",
-            F.concat(F.lit("id must be a non-empty string, got "), _json(e["id"])),
-        ),
-        (
-            source.isNull() | ~source.isin(*SOURCES),
-            "invalid_source",
+            ~source.isin(*SOURCES),
+            "bad_value",
             F.concat(F.lit(f"source must be one of {', '.join(SOURCES)}, got "), _json(e["source"])),
         ),
         (
             F.octet_length(F.concat(source, F.lit(":"), post_id)) > MAX_ID_BYTES,
-            "invalid_id",
-            F.lit(f"<source>:<id> is longer than {MAX_ID_BYTES} bytes"),
+            "bad_value",
+            F.lit(f"<source>:<id> is longer than {MAX_ID_BYTES} UTF-8 bytes"),
         ),
-        (
-            _blank(text),
-            "invalid_text",
-            F.concat(F.lit("text must be a non-empty string, got "), _json(e["text"])),
-        ),
+        *required_string("text", text),
         (
             lang_given & _string(e["lang"]).isNull(),
-            "invalid_lang",
+            "wrong_type",
             F.concat(F.lit("lang must be a string, got "), _json(e["lang"])),
         ),
-        (
-            created.isNull(),
-            "invalid_created_at",
-            F.concat(F.lit("created_at must be an RFC 3339 timestamp, got "), _json(F.col("e.created_at"))),
-        ),
-        (
-            ingested.isNull(),
-            "invalid_ingested_at",
-            F.concat(F.lit("ingested_at must be an RFC 3339 timestamp, got "), _json(F.col("e.ingested_at"))),
-        ),
+        *timestamp("created_at", created),
+        *timestamp("ingested_at", ingested),
     ]
     reason: Any = F
     error: Any = F

@@ -7,10 +7,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from tweet_producer.events import RAW_CAP_BYTES, InvalidRecord, Post, Rejected, check_size, reject
+from tweet_producer.events import RAW_CAP_BYTES, InvalidRecord, Post, Rejected, Skipped, check_size, reject
 from tweet_producer.metrics import Metrics
 
-Item = Post | Rejected
+Item = Post | Rejected | Skipped
 
 
 class FatalSourceError(RuntimeError):
@@ -118,9 +118,9 @@ def split_limit(max_post_bytes: int) -> int:
 
 
 def parse_line(
-    line: Line, source: str, max_post_bytes: int, parse: Callable[[bytes], Post | None]
+    line: Line, source: str, max_post_bytes: int, parse: Callable[[bytes], Post | Skipped | None]
 ) -> Item | None:
-    """One line of a line-based source → Post, Rejected, or None (blank line, or a line
+    """One line of a line-based source → Post, Rejected, Skipped (no text), or None (blank line, or a line
     `parse` consumed itself, such as a stream error message)."""
     if line.size == 0 or not line.data.strip():
         return None

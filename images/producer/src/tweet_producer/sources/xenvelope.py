@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from tweet_producer.events import Post, decode_json, post_from_x, stream_error_types
+from tweet_producer.events import Post, Skipped, decode_json, post_from_x, stream_error_types
 from tweet_producer.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 
-def x_line_parser(source: str, metrics: Metrics) -> Callable[[bytes], Post | None]:
+def x_line_parser(source: str, metrics: Metrics) -> Callable[[bytes], Post | Skipped | None]:
     """A parse function for parse_line(): a post, or None after counting an error message.
 
     `{"errors": [...]}` lines (operational-disconnect and friends) are X telling us
     something about the stream; they are logged and counted, never published.
     """
 
-    def parse(data: bytes) -> Post | None:
+    def parse(data: bytes) -> Post | Skipped | None:
         doc = decode_json(data)
         error_types = stream_error_types(doc)
         if error_types is not None:
