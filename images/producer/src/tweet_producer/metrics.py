@@ -60,7 +60,8 @@ class Metrics:
         )
         self.records_invalid = Counter(
             "producer_records_invalid",
-            "Records that could not become an event and went to the dead-letter topic.",
+            "Records that could not become an event and went to the dead-letter topic; a new reason or a jump "
+            "means the source changed.",
             ["source", "reason"],
             registry=r,
         )
@@ -81,7 +82,7 @@ class Metrics:
         )
         self.stream_reconnects = Counter(
             "producer_stream_reconnects",
-            "Reconnects of the source stream, by cause.",
+            "Reconnects of the source stream, by cause; steady growth means a flapping stream.",
             ["source", "reason"],
             registry=r,
         )
@@ -99,10 +100,14 @@ class Metrics:
         )
         self.last_post_timestamp = Gauge(
             "producer_last_post_timestamp_seconds",
-            "Unix time of the last event Kafka acknowledged.",
+            "Unix time of the last event Kafka acknowledged (alert on staleness).",
             registry=r,
         )
-        self.kafka_ready = Gauge("producer_kafka_ready", "1 when the Kafka cluster is reachable.", registry=r)
+        self.kafka_ready = Gauge(
+            "producer_kafka_ready",
+            "1 when the Kafka cluster is reachable and no delivery failure is unresolved.",
+            registry=r,
+        )
 
         # Hot-path children, resolved once; series start at 0 so dashboards see them.
         self.received = self.posts_received.labels(source)

@@ -74,38 +74,92 @@ def parse_rules(raw: str) -> list[XRule]:
 
 
 class Settings(KafkaClientSettings):
-    source: SourceKind | None = None
+    source: SourceKind | None = Field(
+        default=None,
+        description="Where posts come from (see docs/producer.md, Sources).",
+        json_schema_extra={"doc_default": "`replay` when no X token is set, else `x-sample`"},
+    )
 
-    kafka_dlq_topic: TopicName = "posts.deadletter"
-    kafka_compression: Literal["none", "gzip"] = "gzip"
-    kafka_linger_ms: int = Field(default=20, ge=0, le=60_000)
-    kafka_batch_size: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
-    kafka_buffer_memory: int = Field(default=33554432, ge=1024 * 1024)
+    kafka_dlq_topic: TopicName = Field(
+        default="posts.deadletter",
+        description="Topic for dead-letter records; must differ from `KAFKA_TOPIC`.",
+    )
+    kafka_compression: Literal["none", "gzip"] = Field(
+        default="gzip", description="Compression of Kafka batches."
+    )
+    kafka_linger_ms: int = Field(
+        default=20, ge=0, le=60_000, description="How long kafka-python waits to fill a batch (ms)."
+    )
+    kafka_batch_size: int = Field(
+        default=65536, ge=1024, le=16 * 1024 * 1024, description="Batch size in bytes per partition."
+    )
+    kafka_buffer_memory: int = Field(
+        default=33554432,
+        ge=1024 * 1024,
+        description="Bytes sent but not yet acknowledged; above it the producer stops reading the source "
+        "until Kafka catches up.",
+    )
 
-    x_api_base_url: str = "https://api.x.com"
-    x_bearer_token: SecretStr | None = None
-    x_bearer_token_file: Path | None = None
-    x_rules: str | None = None
-    x_stall_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    x_api_base_url: str = Field(default="https://api.x.com", description="X API base URL (`http(s)://`).")
+    x_bearer_token: SecretStr | None = Field(
+        default=None, description="X app bearer token; required for `x-sample` and `x-filtered`."
+    )
+    x_bearer_token_file: Path | None = Field(
+        default=None, description="File holding the X bearer token; wins over `X_BEARER_TOKEN`."
+    )
+    x_rules: str | None = Field(
+        default=None,
+        description='`x-filtered` only, required: JSON list `[{"value": "cats lang:en", "tag": "cats"}]` '
+        "or the path of a file holding one.",
+    )
+    x_stall_timeout_seconds: float = Field(
+        default=20.0, gt=0, le=600, description="No byte for this long = stalled stream, reconnect."
+    )
 
-    jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
-    jetstream_cursor_file: Path = DEFAULT_CURSOR_FILE
-    jetstream_cursor_save_seconds: float = Field(default=5.0, gt=0, le=3600)
+    jetstream_url: str = Field(
+        default="wss://jetstream2.us-east.bsky.network/subscribe",
+        description="Jetstream endpoint (`ws://` or `wss://`).",
+    )
+    jetstream_cursor_file: Path = Field(
+        default=DEFAULT_CURSOR_FILE,
+        description="Where the Jetstream cursor is saved (the image's only writable path).",
+    )
+    jetstream_cursor_save_seconds: float = Field(
+        default=5.0, gt=0, le=3600, description="How often the cursor is saved."
+    )
 
-    replay_file: Path = REPO_SAMPLE
-    replay_rate: float = Field(default=0.0, ge=0)
-    replay_loop: bool = False
+    replay_file: Path = Field(
+        default=REPO_SAMPLE,
+        description="JSON Lines file, plain or gzip (detected by content), X v2 envelope per line.",
+        json_schema_extra={"doc_default": "the bundled sample"},
+    )
+    replay_rate: float = Field(default=0.0, ge=0, description="Posts/s, `0` = as fast as possible.")
+    replay_loop: bool = Field(default=False, description="Start over at the end of the file.")
 
-    synthetic_rate: float = Field(default=50.0, ge=0)
-    synthetic_seed: int = 42
-    synthetic_limit: int = Field(default=0, ge=0)
+    synthetic_rate: float = Field(default=50.0, ge=0, description="Posts/s, `0` = as fast as possible.")
+    synthetic_seed: int = Field(default=42, description="Same seed, same posts.")
+    synthetic_limit: int = Field(default=0, ge=0, description="Stop after this many posts, `0` = endless.")
 
-    max_post_bytes: int = Field(default=65536, ge=256, le=MAX_POST_BYTES_LIMIT)
-    metrics_host: str = "0.0.0.0"
-    metrics_port: int = Field(default=9108, ge=0, le=65535)
-    shutdown_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
-    log_level: LogLevel = "INFO"
-    log_format: Literal["text", "json"] = "text"
+    max_post_bytes: int = Field(
+        default=65536,
+        ge=256,
+        le=MAX_POST_BYTES_LIMIT,
+        description="Larger records are dead-lettered as `oversized`.",
+    )
+    metrics_host: str = Field(default="0.0.0.0", description="Address of the metrics/health server.")
+    metrics_port: int = Field(
+        default=9108, ge=0, le=65535, description="Its port (`0` = any free port; the log says which)."
+    )
+    shutdown_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=600,
+        description="After SIGTERM, time to publish what was read and get Kafka's acknowledgements.",
+    )
+    log_level: LogLevel = Field(default="INFO", description="Log level.")
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="`text`, or `json` (one object per line)."
+    )
 
     @field_validator("source", mode="before")
     @classmethod

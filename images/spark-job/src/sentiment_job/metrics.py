@@ -70,7 +70,7 @@ class JobMetrics:
         )
         self.processed_rate = Gauge(
             f"{PREFIX}_processed_rows_per_second",
-            "Rate at which the last batch processed records.",
+            "Rate at which the last batch processed records; below the input rate means falling behind.",
             registry=r,
         )
         self.batch_duration = Histogram(
@@ -111,7 +111,9 @@ class JobMetrics:
         )
         r.register(self.latency)
         self.last_batch = Gauge(
-            f"{PREFIX}_last_batch_timestamp_seconds", "Unix time the last micro-batch completed.", registry=r
+            f"{PREFIX}_last_batch_timestamp_seconds",
+            "Unix time the last micro-batch completed; staleness means the job is stuck or down.",
+            registry=r,
         )
         self.batch_failures = Counter(
             f"{PREFIX}_batch_failures",

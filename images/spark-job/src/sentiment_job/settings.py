@@ -185,17 +185,44 @@ def _jaas_escape(value: str) -> str:
 class EsSettings(EnvSettings):
     """What every Elasticsearch client of ours takes: the job, setup-es and the CLI."""
 
-    es_url: SecretHttpUrls = SecretStr("http://localhost:9200")
-    es_username: str | None = None
-    es_password: SecretStr | None = None
-    es_password_file: Path | None = None
-    es_api_key: SecretStr | None = None
-    es_ca_certs: ReadableFile | None = None
-    es_index: IndexName = "tweets-sentiment"
-    es_deadletter_index: IndexName = "tweets-sentiment-deadletter"
-    es_bulk_chunk_size: int = Field(default=500, ge=1, le=10_000)
-    es_max_retries: int = Field(default=5, ge=0, le=20)
-    es_request_timeout: float = Field(default=30.0, gt=0, le=600, alias="ES_REQUEST_TIMEOUT_SECONDS")
+    es_url: SecretHttpUrls = Field(
+        default=SecretStr("http://localhost:9200"),
+        description="One or more comma-separated `http(s)://` URLs; may carry `user:password@`.",
+    )
+    es_username: str | None = Field(
+        default=None, description="Basic-auth user (ECK: `elastic`, or the job's file-realm user)."
+    )
+    es_password: SecretStr | None = Field(
+        default=None, description="Its password; required with `ES_USERNAME` (or `ES_PASSWORD_FILE`)."
+    )
+    es_password_file: Path | None = Field(
+        default=None, description="File holding the password (a mounted Secret); wins over `ES_PASSWORD`."
+    )
+    es_api_key: SecretStr | None = Field(default=None, description="API key, instead of username/password.")
+    es_ca_certs: ReadableFile | None = Field(
+        default=None,
+        description="PEM CA of the cluster's HTTP certificate (ECK `<cluster>-es-http-certs-public`).",
+    )
+    es_index: IndexName = Field(default="tweets-sentiment", description="Index of the post documents.")
+    es_deadletter_index: IndexName = Field(
+        default="tweets-sentiment-deadletter",
+        description="Index of the records that could not be indexed; must differ from `ES_INDEX`.",
+    )
+    es_bulk_chunk_size: int = Field(default=500, ge=1, le=10_000, description="Documents per bulk request.")
+    es_max_retries: int = Field(
+        default=5,
+        ge=0,
+        le=20,
+        description="Retries of 429/5xx/connection errors, backoff 0.5 s doubling to 30 s max "
+        "(5 → ~15 s in total).",
+    )
+    es_request_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=600,
+        alias="ES_REQUEST_TIMEOUT_SECONDS",
+        description="Timeout of one request (s).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -251,24 +278,58 @@ class Settings(KafkaClientSettings, EsSettings):
     """The streaming job's settings (docs/design.md, "Job settings (env)")."""
 
     checkpoint_location: str = Field(
-        description="A local path, a PVC mount path or an s3a:// URI (required)", min_length=1
+        description="Spark checkpoint: a local path, a PVC mount path or an `s3a://` URI (needs `hadoop-aws` and "
+        "the AWS SDK bundle on the classpath; the image does not ship them).",
+        min_length=1,
     )
-    kafka_group_id_prefix: str = Field(default="spark-kafka-source", pattern=r"^[A-Za-z0-9._-]{1,200}$")
-    starting_offsets: Annotated[str, AfterValidator(_starting_offsets)] = "earliest"
-    max_offsets_per_trigger: int | None = Field(default=None, ge=1)
-    fail_on_data_loss: bool = True
-    sentiment_model: Annotated[SentimentModel, BeforeValidator(lower_stripped)] = DEFAULT_MODEL
-    sentiment_languages: Annotated[frozenset[str], NoDecode, BeforeValidator(_languages)] = frozenset(
-        {"en", "und"}
+    kafka_group_id_prefix: str = Field(
+        default="spark-kafka-source",
+        pattern=r"^[A-Za-z0-9._-]{1,200}$",
+        description="Spark names its consumer groups `<prefix>-<uuid>-...`; the Kafka ACL grants this prefix "
+        "(Strimzi KafkaUser: `type: group, patternType: prefix`, see `k8s/strimzi`).",
     )
-    trigger: Annotated[Trigger, NoDecode, BeforeValidator(parse_trigger)] = Trigger()
-    spark_master: str | None = None
+    starting_offsets: Annotated[str, AfterValidator(_starting_offsets)] = Field(
+        default="earliest",
+        description="`earliest`, `latest` or Spark's per-partition JSON; only used when the checkpoint is new.",
+    )
+    max_offsets_per_trigger: int | None = Field(
+        default=None,
+        ge=1,
+        description="At most this many records per micro-batch, split over partitions; unset = no cap.",
+    )
+    fail_on_data_loss: bool = Field(
+        default=True,
+        description="Stop when Kafka deleted records the job had not read (docs/spark-job.md, Delivery semantics).",
+    )
+    sentiment_model: Annotated[SentimentModel, BeforeValidator(lower_stripped)] = Field(
+        default=DEFAULT_MODEL, description="The analyzer (docs/sentiment-quality.md compares them)."
+    )
+    sentiment_languages: Annotated[frozenset[str], NoDecode, BeforeValidator(_languages)] = Field(
+        default=frozenset({"en", "und"}),
+        description="Languages scored; posts in others are indexed with `sentiment: Unsupported` and null "
+        "scores (`en` also matches `en-GB`).",
+    )
+    trigger: Annotated[Trigger, NoDecode, BeforeValidator(parse_trigger)] = Field(
+        default=Trigger(),
+        description="`processingTime=<duration>` (`0`, `500ms`, `5s`, `2 seconds`, `1 minute`) or "
+        "`availableNow` (drain the topic, then exit 0).",
+        json_schema_extra={"doc_default": "`processingTime=0`"},
+    )
+    spark_master: str | None = Field(
+        default=None,
+        description="Spark master URL.",
+        json_schema_extra={"doc_default": "`local[*]` unless run by spark-submit"},
+    )
     spark_jars: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_jars)] = Field(
-        default_factory=default_spark_jars
+        default_factory=default_spark_jars,
+        description="Comma-separated jars (paths or URLs); the image has them in `$SPARK_HOME/jars`.",
+        json_schema_extra={
+            "doc_default": "the jars in `~/.cache/tweet-sentiment/spark-jars/<spark version>/` if present"
+        },
     )
-    metrics_host: str = "0.0.0.0"
-    metrics_port: int = Field(default=9109, ge=0, le=65535)
-    log_level: LogLevel = "INFO"
+    metrics_host: str = Field(default="0.0.0.0", description="Address of the Prometheus endpoint `/metrics`.")
+    metrics_port: int = Field(default=9109, ge=0, le=65535, description="Its port; `0` disables it.")
+    log_level: LogLevel = Field(default="INFO", description="Log level (the JVM logs at WARN).")
 
     @field_validator("checkpoint_location", mode="before")
     @classmethod

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr, ValidationError, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -292,14 +292,36 @@ def check_sasl(protocol: str, username: str | None, password: SecretStr | None) 
 class KafkaClientSettings(EnvSettings):
     """The Kafka connection settings both programs take, with the same names and rules."""
 
-    kafka_bootstrap_servers: HostPortList = "localhost:9092"
-    kafka_topic: TopicName = "posts"
-    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
-    kafka_sasl_mechanism: SaslMechanism = "SCRAM-SHA-512"
-    kafka_sasl_username: str | None = None
-    kafka_sasl_password: SecretStr | None = None
-    kafka_sasl_password_file: Path | None = None
-    kafka_ssl_cafile: ReadableFile | None = None
+    kafka_bootstrap_servers: HostPortList = Field(
+        default="localhost:9092", description="The brokers: a comma-separated `host:port` list."
+    )
+    kafka_topic: TopicName = Field(
+        default="posts",
+        description="Topic of the event v1 records: the producer writes it, the job reads it.",
+    )
+    kafka_security_protocol: SecurityProtocol = Field(
+        default="PLAINTEXT",
+        description="How to reach the brokers; the `SASL_*` ones need a user and a password.",
+    )
+    kafka_sasl_mechanism: SaslMechanism = Field(
+        default="SCRAM-SHA-512", description="SASL mechanism (`SCRAM-SHA-512` is Strimzi's)."
+    )
+    kafka_sasl_username: str | None = Field(
+        default=None, description="SASL user (the Strimzi `KafkaUser` name); required with `SASL_*`."
+    )
+    kafka_sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password; required with `SASL_*` (or `KAFKA_SASL_PASSWORD_FILE`)."
+    )
+    kafka_sasl_password_file: Path | None = Field(
+        default=None,
+        description="File holding the SASL password (the KafkaUser Secret, mounted); wins over "
+        "`KAFKA_SASL_PASSWORD`.",
+    )
+    kafka_ssl_cafile: ReadableFile | None = Field(
+        default=None,
+        description="PEM CA bundle to verify the brokers (Strimzi cluster CA `ca.crt`); the job passes it to "
+        "Spark as `kafka.ssl.truststore.type=PEM`.",
+    )
 
     @model_validator(mode="before")
     @classmethod
