@@ -40,6 +40,10 @@ SCHEMA_DIR := images/producer/src/tweet_producer/schemas
 schemas: dev ## Regenerate the event/dead-letter JSON Schema files from the contract models
 	$(PY) -m tweet_sentiment_common.generate $(SCHEMA_DIR)
 
+.PHONY: docs
+docs: dev ## Rewrite the configuration, metrics and chart-values tables in README.md and docs from the code
+	$(PY) -m devtools.docs
+
 .PHONY: fetch
 fetch: ## Download Kafka, Spark's Kafka connector and Elasticsearch into $(TS_CACHE_DIR)
 	python3 -m devtools.services kafka fetch >/dev/null

@@ -1,0 +1,402 @@
+"""`make docs`: the reference tables of the README and the docs, written from their sources.
+
+- configuration tables from the pydantic-settings models (`Field(description=...)`, defaults,
+  constraints, Literal/Enum choices, `SecretStr` = secret);
+- metrics tables from the producer's and the job's prometheus_client registries;
+- the chart's values table from `charts/tweet-sentiment/values.yaml` and its `# --` comments.
+
+Each table sits between `<!-- generated:NAME -->` and `<!-- end generated -->` in exactly one
+document; everything outside the markers is prose and left alone.
+
+    python -m devtools.docs          # rewrite the blocks
+    python -m devtools.docs --check  # exit 1 (with a diff) when a committed block is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from enum import Enum
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import annotated_types
+import yaml
+from pydantic import SecretStr
+from pydantic.fields import FieldInfo
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+VALUES = REPO_ROOT / "charts" / "tweet-sentiment" / "values.yaml"
+DOCUMENTS = (
+    "README.md",
+    "charts/tweet-sentiment/README.md",
+    "docs/design.md",
+    "docs/producer.md",
+    "docs/spark-job.md",
+)
+BLOCK = re.compile(r"(<!-- generated:([a-z0-9-]+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
+# The values the README's "Key values" shows (the full table is in the chart's README).
+KEY_VALUES = (
+    "producer.source",
+    "producer.x.existingSecret",
+    "kafka.clusterName",
+    "kafka.securityProtocol",
+    "elasticsearch.name",
+    "job.sentimentModel",
+    "job.checkpoint.type",
+    "monitoring.prometheusRule.enabled",
+    "networkPolicy.enabled",
+)
+
+
+# ---- markdown helpers ------------------------------------------------------------------------
+
+
+def code(value: object) -> str:
+    return f"`{value}`"
+
+
+def cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ---- configuration ---------------------------------------------------------------------------
+
+
+def _number(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def default_text(info: FieldInfo) -> str:
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    if "doc_default" in extra:
+        return str(extra["doc_default"])
+    if info.is_required():
+        return "(required)"
+    if info.default_factory is not None:
+        raise ValueError("a default_factory needs json_schema_extra={'doc_default': ...} for the docs")
+    value = info.default
+    if value is None:
+        return ""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, bool):
+        value = "true" if value else "false"
+    elif isinstance(value, Enum):
+        value = value.value
+    elif isinstance(value, (frozenset, set, tuple, list)):
+        value = ",".join(sorted(str(v) for v in value))
+    return code(_number(value))
+
+
+def _base_type(annotation: Any) -> Any:
+    """`int | None` -> int, `Annotated[Path, ...]` -> Path; anything else as it is."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _base_type(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return _base_type(args[0])
+    return annotation
+
+
+def _range(info: FieldInfo) -> str:
+    low = high = ""
+    for meta in info.metadata:
+        if isinstance(meta, annotated_types.Ge):
+            low = f"≥ {_number(meta.ge)}"
+        elif isinstance(meta, annotated_types.Gt):
+            low = f"> {_number(meta.gt)}"
+        elif isinstance(meta, annotated_types.Le):
+            high = f"≤ {_number(meta.le)}"
+        elif isinstance(meta, annotated_types.Lt):
+            high = f"< {_number(meta.lt)}"
+    return ", ".join(p for p in (low, high) if p)
+
+
+def type_text(model: Any, field: str, info: FieldInfo) -> str:
+    choices = model.choices(field)
+    if choices:
+        return ", ".join(code(c) for c in choices)
+    base = _base_type(info.annotation)
+    origin = get_origin(base)
+    if base is bool:
+        kind = "`true`, `false`"
+    elif base is int:
+        kind = "integer"
+    elif base is float:
+        kind = "number"
+    elif base is Path:
+        kind = "file path"
+    elif origin in (tuple, frozenset, list, set):
+        kind = "comma-separated list"
+    else:
+        kind = "string"
+    pattern = next((m.pattern for m in info.metadata if getattr(m, "pattern", None)), None)
+    if pattern:
+        kind += f" matching {code(pattern)}"
+    limits = _range(info)
+    return f"{kind}, {limits}" if limits else kind
+
+
+def settings_rows(model: Any, fields: list[str]) -> list[tuple[str, ...]]:
+    secrets = model.secret_fields()
+    rows = []
+    for field in fields:
+        info = model.model_fields[field]
+        if not info.description:
+            raise ValueError(f"{model.__name__}.{field} has no Field(description=...)")
+        rows.append(
+            (
+                code(model.env_name(field)),
+                default_text(info),
+                type_text(model, field, info),
+                "yes" if field in secrets else "",
+                info.description,
+            )
+        )
+    return rows
+
+
+def settings_table(model: Any, *, without: tuple[Any, ...] = ()) -> str:
+    skip = {f for base in without for f in base.model_fields}
+    fields = [f for f in model.model_fields if f not in skip]
+    header = ("variable", "default", "type / allowed values", "secret", "description")
+    return table(header, settings_rows(model, fields))
+
+
+def config_kafka() -> str:
+    from tweet_sentiment_common.settings import KafkaClientSettings
+
+    return settings_table(KafkaClientSettings)
+
+
+def config_producer() -> str:
+    from tweet_producer.settings import Settings
+    from tweet_sentiment_common.settings import KafkaClientSettings
+
+    return settings_table(Settings, without=(KafkaClientSettings,))
+
+
+def config_job() -> str:
+    from sentiment_job.settings import EsSettings, Settings
+    from tweet_sentiment_common.settings import KafkaClientSettings
+
+    return settings_table(Settings, without=(KafkaClientSettings, EsSettings))
+
+
+def config_es() -> str:
+    from sentiment_job.settings import EsSettings
+
+    return settings_table(EsSettings)
+
+
+# ---- metrics ---------------------------------------------------------------------------------
+
+
+def registry_rows(registry: Any) -> list[tuple[str, ...]]:
+    """One row per collector of a prometheus_client registry: exposed name, type, labels
+    (with their values when the code creates every child up front), help."""
+    rows = []
+    # The registry keeps its collectors in registration order; there is no public accessor.
+    for collector in list(registry._collector_to_names):
+        for family in collector.collect():
+            labelnames = tuple(getattr(collector, "_labelnames", ()))
+            name = family.name + ("_total" if family.type == "counter" else "")
+            labels = []
+            for label in labelnames:
+                values = sorted({s.labels[label] for s in family.samples if label in s.labels})
+                shown = code(label)
+                if len(values) > 1:
+                    shown += " (" + ", ".join(code(v) for v in values) + ")"
+                labels.append(shown)
+            help_text = family.documentation
+            if family.type == "histogram":
+                bounds = [s.labels["le"] for s in family.samples if s.name.endswith("_bucket")]
+                bounds = [_number(float(b)) for b in bounds if b != "+Inf"]
+                help_text += f" Buckets (s): {', '.join(bounds)}."
+            rows.append((code(name), family.type, ", ".join(labels), help_text))
+    return rows
+
+
+def metrics_producer() -> str:
+    from prometheus_client import CollectorRegistry
+
+    from tweet_producer.metrics import Metrics
+
+    registry = CollectorRegistry()
+    Metrics("replay", registry=registry)
+    return table(("metric", "type", "labels", "help"), registry_rows(registry))
+
+
+def metrics_job() -> str:
+    from prometheus_client import CollectorRegistry
+
+    from sentiment_job.metrics import JobMetrics
+
+    registry = CollectorRegistry()
+    JobMetrics(registry=registry)
+    return table(("metric", "type", "labels", "help"), registry_rows(registry))
+
+
+# ---- chart values ----------------------------------------------------------------------------
+
+_KEY = re.compile(r"^(\s*)([A-Za-z0-9_.\-/]+):(.*)$")
+
+
+def documented_values(text: str) -> Iterator[tuple[str, str]]:
+    """(dotted key, description) of every key with a helm-docs `# --` comment, in file order;
+    the keys inside a documented value (a map such as `resources`) are part of that value."""
+    lines = text.splitlines()
+    stack: list[tuple[int, str, bool]] = []  # indent, key, documented
+    for i, line in enumerate(lines):
+        match = _KEY.match(line)
+        if not match or line.lstrip().startswith(("#", "-")):
+            continue
+        indent, key = len(match.group(1)), match.group(2)
+        while stack and stack[-1][0] >= indent:
+            stack.pop()
+        if any(documented for _, _, documented in stack):
+            continue
+        comment: list[str] = []
+        j = i - 1
+        while j >= 0 and lines[j].strip().startswith("#"):
+            comment.insert(0, lines[j].strip().lstrip("#").strip())
+            j -= 1
+        start = next((k for k, c in enumerate(comment) if c.startswith("--")), None)
+        description = " ".join(comment[start:])[2:].strip() if start is not None else ""
+        stack.append((indent, key, bool(description)))
+        if description:
+            yield ".".join(k for _, k, _ in stack), description
+
+
+def _lookup(values: dict[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node[part]
+    return node
+
+
+def _yaml_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "list"
+    return "string"
+
+
+def values_rows(keys: tuple[str, ...] | None = None) -> list[tuple[str, ...]]:
+    text = VALUES.read_text()
+    values = yaml.safe_load(text)
+    documented = dict(documented_values(text))
+    missing = [k for k in keys or () if k not in documented]
+    if missing:
+        raise ValueError(f"{VALUES.name} has no documented key {missing}")
+    rows = []
+    for key in keys or tuple(documented):
+        value = _lookup(values, key)
+        default = code(json.dumps(value, ensure_ascii=False))
+        rows.append((code(key), _yaml_type(value), default, documented[key]))
+    return rows
+
+
+def chart_values() -> str:
+    return table(("key", "type", "default", "description"), values_rows())
+
+
+def chart_key_values() -> str:
+    rows = [(key, default, description) for key, _, default, description in values_rows(KEY_VALUES)]
+    return table(("key", "default", "description"), rows)
+
+
+# ---- the documents ---------------------------------------------------------------------------
+
+GENERATORS: dict[str, Callable[[], str]] = {
+    "config-kafka": config_kafka,
+    "config-producer": config_producer,
+    "config-job": config_job,
+    "config-es": config_es,
+    "metrics-producer": metrics_producer,
+    "metrics-job": metrics_job,
+    "chart-values": chart_values,
+    "chart-key-values": chart_key_values,
+}
+
+
+def render_all(root: Path = REPO_ROOT) -> dict[Path, tuple[str, str]]:
+    """{document: (committed text, generated text)}. Every block appears in exactly one
+    document (one place per fact) and every name is one of GENERATORS."""
+    rendered = {name: generate() for name, generate in GENERATORS.items()}
+    seen: dict[str, str] = {}
+    out = {}
+    for rel in DOCUMENTS:
+        path = root / rel
+        text = path.read_text(encoding="utf-8")
+
+        def replace(match: re.Match[str], rel: str = rel) -> str:
+            name = match.group(2)
+            if name not in rendered:
+                raise ValueError(f"{rel}: unknown generated block {name!r}")
+            if name in seen:
+                raise ValueError(f"{rel}: block {name!r} is already in {seen[name]}; one place per fact")
+            seen[name] = rel
+            return match.group(1) + rendered[name] + match.group(4)
+
+        out[path] = (text, BLOCK.sub(replace, text))
+    unused = sorted(set(GENERATORS) - set(seen))
+    if unused:
+        raise ValueError(f"generated blocks in no document: {unused}")
+    return out
+
+
+def stale(root: Path = REPO_ROOT) -> list[str]:
+    """A unified diff per document whose committed blocks differ from what `make docs` writes."""
+    diffs = []
+    for path, (old, new) in render_all(root).items():
+        if old != new:
+            rel = str(path.relative_to(root))
+            diff = difflib.unified_diff(old.splitlines(True), new.splitlines(True), rel, f"{rel} (make docs)")
+            diffs.append("".join(diff))
+    return diffs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devtools.docs", description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when the committed docs are stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        diffs = stale()
+        for diff in diffs:
+            sys.stdout.write(diff)
+        if diffs:
+            print("\nthe generated docs are stale: run `make docs`", file=sys.stderr)
+        return 1 if diffs else 0
+    for path, (old, new) in render_all().items():
+        if old != new:
+            path.write_text(new, encoding="utf-8")
+            print(f"wrote {path.relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
