@@ -1,4 +1,4 @@
-"""The producer's Prometheus metrics (names are a contract: docs/design.md, docs/producer.md).
+"""The producer's Prometheus metrics (names are a contract; `make docs` writes the README's table from them).
 
 One Metrics object per process holds its own registry, so tests can build several
 without clashing. The counters the hot path touches are resolved to their label children

@@ -1,7 +1,7 @@
 """Settings: read once from the environment at start, validated into one typed object.
 
-Every field is an environment variable of the same name in upper case (docs/producer.md
-lists them). A bad value raises SettingsError whose message names the variable; the
+Every field is an environment variable of the same name in upper case; `make docs` writes
+the README's Configuration tables from the fields' descriptions. A bad value raises SettingsError whose message names the variable; the
 console script turns that into exit code 2. Secrets are SecretStr so they never reach a
 log line or a repr.
 """

@@ -1,4 +1,4 @@
-"""The driver's Prometheus metrics (port METRICS_PORT, names in docs/design.md).
+"""The driver's Prometheus metrics (port METRICS_PORT; `make docs` writes the README's table from them).
 
 Two feeds: Spark's own progress reports, through a Python `StreamingQueryListener`
 (rates, batch duration, Kafka lag, input rows, last batch time), and the per-partition

@@ -275,7 +275,7 @@ class EsSettings(EnvSettings):
 
 
 class Settings(KafkaClientSettings, EsSettings):
-    """The streaming job's settings (docs/design.md, "Job settings (env)")."""
+    """The streaming job's settings (`make docs` writes the README's Configuration tables from them)."""
 
     checkpoint_location: str = Field(
         description="Spark checkpoint: a local path, a PVC mount path or an `s3a://` URI (needs `hadoop-aws` and "
