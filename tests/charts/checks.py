@@ -18,7 +18,6 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART_DIR = REPO_ROOT / "charts" / "tweet-sentiment"
 K8S_DIR = REPO_ROOT / "k8s"
-DESIGN = REPO_ROOT / "docs" / "design.md"
 
 ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -199,20 +198,6 @@ def setting_choices(model: Any, field: str) -> tuple[str, ...]:
     return choices
 
 
-def design_table_names(section: str, path: Path = DESIGN) -> set[str]:
-    """Env names in the `| variable |` table under `## <section>` of docs/design.md."""
-    text = path.read_text()
-    match = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", text, re.MULTILINE | re.DOTALL)
-    if not match:
-        raise AssertionError(f"docs/design.md has no section {section!r}")
-    names: set[str] = set()
-    for line in match.group(1).splitlines():
-        if line.startswith("|") and not line.startswith("| variable") and not line.startswith("| ---"):
-            first = line.split("|")[1]
-            names.update(re.findall(r"`([A-Z][A-Z0-9_]*)`", first))
-    return names
-
-
 # ---- values.yaml documentation ---------------------------------------------------------------
 
 
@@ -257,25 +242,3 @@ def _comment_block_has_marker(lines: list[str], i: int) -> bool:
             return True
         j -= 1
     return False
-
-
-def documented_values_keys(text: str) -> list[str]:
-    """Dotted paths of values.yaml keys carrying their own `# --` comment (helm-docs rows)."""
-    lines = text.splitlines()
-    key_re = re.compile(r"^(\s*)([A-Za-z0-9_.-]+):")
-    stack: list[tuple[int, str, bool]] = []
-    out = []
-    for i, line in enumerate(lines):
-        m = key_re.match(line)
-        if not m or line.lstrip().startswith(("#", "-")):
-            continue
-        indent, key = len(m.group(1)), m.group(2)
-        while stack and stack[-1][0] >= indent:
-            stack.pop()
-        if stack and stack[-1][2]:
-            continue
-        documented = _comment_block_has_marker(lines, i)
-        if documented:
-            out.append(".".join([s[1] for s in stack] + [key]))
-        stack.append((indent, key, documented))
-    return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,7 +15,6 @@ from tests.charts.checks import (
     CHART_DIR,
     by_kind,
     container_env,
-    documented_values_keys,
     one,
     pod_specs,
     undocumented_values_keys,
@@ -74,15 +72,6 @@ def test_no_namespace_is_hard_coded(helm_template) -> None:
 
 def test_values_yaml_documents_every_key() -> None:
     assert undocumented_values_keys((CHART_DIR / "values.yaml").read_text()) == []
-
-
-def test_readme_values_table_lists_every_documented_key() -> None:
-    readme = (CHART_DIR / "README.md").read_text()
-    rows = set(re.findall(r"^\| `([^`]+)` \|", readme, re.MULTILINE))
-    documented = set(documented_values_keys((CHART_DIR / "values.yaml").read_text()))
-    assert len(documented) > 100
-    assert documented - rows == set(), "README.md values table is missing keys"
-    assert rows - documented == set(), "README.md values table lists keys values.yaml lacks"
 
 
 def test_undocumented_key_is_caught() -> None:

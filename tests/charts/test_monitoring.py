@@ -3,8 +3,7 @@ objects in charts/tweet-sentiment/files, checked offline.
 
 - promtool checks the rule file and runs its unit tests (files/prometheus-rules.test.yaml);
 - every metric an alert, a recording rule or a panel reads is one our code registers (read from
-  the producer's and the job's prometheus_client registries, or docs/design.md while a metrics
-  module does not exist yet), a recording rule of ours, or on a short allow-list of exporters;
+  the producer's and the job's prometheus_client registries), a recording rule of ours, or on a short allow-list of exporters;
 - the Kibana objects only use fields of the index template the job installs, and every
   reference between them resolves.
 
@@ -176,29 +175,6 @@ def registry_metrics(registry: Any) -> dict[str, Metric]:
     return out
 
 
-_DESIGN_METRIC = re.compile(r"`([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}`]*)\})?`(\s*\(histogram)?")
-
-
-def design_metrics(design_text: str) -> dict[str, dict[str, Metric]]:
-    """docs/design.md's metric lists: {"producer": {...}, "job": {...}}."""
-    section = design_text.split("\n## Metrics", 1)[1].split("\n## ", 1)[0]
-    out: dict[str, dict[str, Metric]] = {"producer": {}, "job": {}}
-    for paragraph in re.split(r"\n\s*\n", section):
-        head = paragraph.strip()
-        component = "producer" if head.startswith("Producer") else "job" if head.startswith("Job") else None
-        if component is None:
-            continue
-        for match in _DESIGN_METRIC.finditer(paragraph):
-            before = paragraph[: match.start()]
-            if before.count("(") > before.count(")"):
-                continue  # a field name inside a remark, as in "(histogram, `ingested_at` -> ...)"
-            name, labels, histogram = match.groups()
-            kind = "histogram" if histogram else "counter" if name.endswith("_total") else "gauge"
-            label_set = frozenset(x.strip() for x in (labels or "").split(",") if x.strip())
-            out[component][name] = Metric(name, kind, label_set)
-    return out
-
-
 def _producer_registry() -> Any:
     from prometheus_client import CollectorRegistry
 
@@ -227,11 +203,8 @@ COMPONENTS: dict[str, tuple[Path, Callable[[], Any]]] = {
 
 @cache
 def component_metrics(component: str) -> tuple[dict[str, Metric], str]:
-    """(metrics, where they came from): the code's registry once its metrics module exists,
-    docs/design.md before that."""
+    """(metrics, where they came from): the code's registry."""
     path, build = COMPONENTS[component]
-    if not path.exists():
-        return design_metrics(DESIGN.read_text())[component], "docs/design.md"
     try:
         registry = build()
     except Exception as exc:  # an import or constructor change must say which module broke
@@ -813,22 +786,6 @@ def test_rules_read_only_known_metrics(rules_doc: dict[str, Any], known_metrics:
 # ---- tests: metrics in the code -----------------------------------------------------------------
 
 
-def test_design_doc_lists_the_metrics_the_code_registers() -> None:
-    """docs/design.md is the contract the dashboards were written against: same names, kinds
-    and labels as the registries."""
-    design = design_metrics(DESIGN.read_text())
-    for component, (path, _) in COMPONENTS.items():
-        if not path.exists():
-            continue
-        code, _ = component_metrics(component)
-        documented = design[component]
-        assert sorted(set(code) - set(documented)) == [], f"{component}: registered but not in docs/design.md"
-        assert sorted(set(documented) - set(code)) == [], f"{component}: in docs/design.md but not registered"
-        for name, metric in code.items():
-            documented_as = (documented[name].kind, sorted(documented[name].labels))
-            assert (metric.kind, sorted(metric.labels)) == documented_as, f"{component}: {name}"
-
-
 def test_design_doc_lists_the_document_fields() -> None:
     """The Kibana checks fall back to docs/design.md's field list; it must match the template."""
     fields, source = document_fields()
@@ -844,8 +801,6 @@ def test_latency_histogram_has_the_slo_bucket() -> None:
     metrics, source = component_metrics("job")
     latency = metrics["sentiment_job_end_to_end_latency_seconds"]
     assert latency.kind == "histogram"
-    if source == "docs/design.md":
-        pytest.skip("the job's metrics module does not exist yet")
     assert SLO_SECONDS in latency.buckets, (
         f"{source}: sentiment_job_end_to_end_latency_seconds buckets {latency.buckets} lack {SLO_SECONDS}"
     )

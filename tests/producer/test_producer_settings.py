@@ -10,7 +10,7 @@ import pytest
 
 from tests.producer.producer_helpers import TWEET_PRODUCER, producer_env
 from tweet_producer.publisher import producer_config
-from tweet_producer.settings import REPO_SAMPLE, Settings, SettingsError, SourceKind, load_settings
+from tweet_producer.settings import REPO_SAMPLE, SettingsError, SourceKind, load_settings
 from tweet_producer.sources import event_source_name
 
 
@@ -150,13 +150,6 @@ def test_empty_variables_count_as_unset(clean_env: pytest.MonkeyPatch) -> None:
     s = load_settings()
     assert s.source is SourceKind.REPLAY
     assert s.metrics_port == 9108
-
-
-def test_settings_fields_are_the_documented_variables() -> None:
-    design = (Path(__file__).resolve().parents[2] / "docs" / "design.md").read_text()
-    section = design.split("## Producer settings (env)", 1)[1].split("\n## ", 1)[0]
-    for name in Settings.model_fields:
-        assert f"`{name.upper()}`" in section, f"{name.upper()} missing from docs/design.md"
 
 
 def test_bad_config_exits_2_with_the_variable_and_no_secret() -> None:
