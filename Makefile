@@ -59,13 +59,17 @@ lint: dev ## ruff check + format check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+.PHONY: typecheck
+typecheck: dev ## mypy --strict on every source package (configured in pyproject.toml [tool.mypy])
+	$(VENV)/bin/mypy
+
 .PHONY: fmt
 fmt: dev ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
 .PHONY: test
-test: dev fetch tools lint ## THE test command: install, start services, lint, run every test, stop what it started
+test: dev fetch tools lint typecheck ## THE test command: install, start services, lint, type-check, run every test, stop what it started
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: kafka-up kafka-down es-up es-down

@@ -625,7 +625,9 @@ def write_chart(timeline: Any, summary: Any, path: Path) -> Path:
     top.legend(loc="upper left", ncols=4, fontsize=9, frameon=False)
     top.set_ylim(0, max(bottoms or [1]) * 1.25 + 1)
     clock = "%H:%M:%S" if timeline.interval_seconds < 60 else "%H:%M"
-    top.xaxis.set_major_formatter(mdates.DateFormatter(clock if one_day else f"%m-%d {clock}"))
+    # matplotlib's DateFormatter.__init__ carries no annotations.
+    formatter = mdates.DateFormatter(clock if one_day else f"%m-%d {clock}")  # type: ignore[no-untyped-call]
+    top.xaxis.set_major_formatter(formatter)
     top.grid(axis="y", alpha=0.3)
     for side in ("top", "right"):
         top.spines[side].set_visible(False)

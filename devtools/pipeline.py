@@ -240,7 +240,7 @@ def wait_until(
 ) -> T:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | Exception | None = None
     allowed = tuple(allow_exit)
     while True:
         if supervisor is not None:

@@ -183,13 +183,14 @@ def throughput_step(p: Pipeline, rate: float, ramp: float, window: float, sample
             time.sleep(1)
         points: list[tuple[float, float]] = []
         t0 = time.monotonic()
-        produced0, indexed0 = p.offsets.total(), p.indexed()  # type: ignore[union-attr]
+        assert p.offsets is not None  # Pipeline.start sets it
+        produced0, indexed0 = p.offsets.total(), p.indexed()
         while (now := time.monotonic()) - t0 < window:
             p.sup.check()
             points.append((now - t0, p.backlog()))
             time.sleep(2)
         elapsed = time.monotonic() - t0
-        produced1, indexed1 = p.offsets.total(), p.indexed()  # type: ignore[union-attr]
+        produced1, indexed1 = p.offsets.total(), p.indexed()
     finally:
         proc.stop()
     produced_rate = (produced1 - produced0) / elapsed
@@ -229,7 +230,8 @@ class SearchablePoller:
         consumer = KafkaConsumer(
             bootstrap_servers=self.p.env.bootstrap, enable_auto_commit=False, group_id=None
         )
-        consumer.assign(self.p.offsets.tps)  # type: ignore[union-attr]
+        assert self.p.offsets is not None  # Pipeline.start sets it
+        consumer.assign(self.p.offsets.tps)
         consumer.seek_to_end()
         for tp in consumer.assignment():
             consumer.position(tp)

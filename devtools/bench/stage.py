@@ -28,7 +28,7 @@ LANGUAGES = frozenset({"en", "und"})
 
 def make_events(n: int, seed: int = 42) -> list[tuple[bytes, bytes]]:
     """(key, value) of `n` synthetic posts as the producer publishes them."""
-    from tweet_producer.events import event_value, format_time, post_from_x
+    from tweet_producer.events import Post, event_value, format_time, post_from_x
     from tweet_producer.sources.synthetic_text import SyntheticTextGenerator
 
     gen = SyntheticTextGenerator(seed)
@@ -36,6 +36,7 @@ def make_events(n: int, seed: int = 42) -> list[tuple[bytes, bytes]]:
     out = []
     for _ in range(n):
         post = post_from_x(gen.next_envelope(), "synthetic")
+        assert isinstance(post, Post), "the synthetic generator always writes text"
         out.append((post.key, event_value(post, ingested)))
     return out
 
@@ -118,12 +119,12 @@ def original(spark: Any, path: Path) -> float:
     def polarity(text: str) -> float:
         from textblob import TextBlob
 
-        return TextBlob(text).sentiment.polarity
+        return float(TextBlob(text).sentiment.polarity)
 
     def subjectivity(text: str) -> float:
         from textblob import TextBlob
 
-        return TextBlob(text).sentiment.subjectivity
+        return float(TextBlob(text).sentiment.subjectivity)
 
     def label(p: float) -> str:
         return "Negative" if p < 0 else ("Neutral" if p == 0 else "Positive")

@@ -63,7 +63,7 @@ def broker_answers(host: str, port: int, timeout: float = 2.0) -> bool:
                     return False
                 data += chunk
             correlation_id, error_code = struct.unpack(">ih", data[:6])
-            return correlation_id == 7 and error_code == 0
+            return bool(correlation_id == 7 and error_code == 0)
     except OSError:
         return False
 

@@ -37,14 +37,14 @@ def network_delay(attempt: int) -> float:
 
 
 def http_delay(attempt: int) -> float:
-    return min(HTTP_START_SECONDS * 2 ** (max(attempt, 1) - 1), HTTP_MAX_SECONDS)
+    return min(HTTP_START_SECONDS * 2.0 ** (max(attempt, 1) - 1), HTTP_MAX_SECONDS)
 
 
 def rate_limit_delay(attempt: int, reset_at: float | None = None, now: float = 0.0) -> float:
     """Until `reset_at` (epoch seconds, from x-rate-limit-reset) when it lies ahead, else exponential."""
     if reset_at is not None and reset_at > now:
         return min(reset_at - now, RATE_LIMIT_MAX_SECONDS)
-    return min(RATE_LIMIT_START_SECONDS * 2 ** (max(attempt, 1) - 1), RATE_LIMIT_MAX_SECONDS)
+    return min(RATE_LIMIT_START_SECONDS * 2.0 ** (max(attempt, 1) - 1), RATE_LIMIT_MAX_SECONDS)
 
 
 def rate_limit_reset(headers: Mapping[str, str]) -> float | None:

@@ -48,7 +48,7 @@ def partition_for(key: bytes, partitions: int) -> int:
     return (murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-class KeyPartitioner(Partitioner):
+class KeyPartitioner(Partitioner):  # type: ignore[misc]  # kafka-python is untyped: its base is Any
     """Keyed records by murmur2 (as DefaultPartitioner); unkeyed ones (dead letters) as
     DefaultPartitioner does, at random."""
 

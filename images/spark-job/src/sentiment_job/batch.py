@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from .settings import Settings
 from .sink import PartitionStats, PartitionWriter, merge_stats, shared_client
@@ -29,7 +29,7 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
     writer = PartitionWriter(shared_client(settings), settings)
     for pdf in frames:
         scored = score_pandas(pdf, settings.sentiment_model, settings.sentiment_languages)
-        writer.write_rows(scored.to_dict("records"))
+        writer.write_rows(cast("list[dict[str, Any]]", scored.to_dict("records")))  # str column names
     yield pd.DataFrame({"stats": [writer.stats.to_json()]})
 
 

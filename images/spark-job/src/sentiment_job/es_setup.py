@@ -30,8 +30,9 @@ class SetupError(RuntimeError):
 
 def load_template(kind: str) -> dict[str, Any]:
     """The template body shipped in the package (`documents` or `deadletter`)."""
-    text = resources.files("sentiment_job").joinpath("resources", TEMPLATE_RESOURCES[kind]).read_text("utf-8")
-    return json.loads(text)
+    text = (resources.files("sentiment_job") / "resources" / TEMPLATE_RESOURCES[kind]).read_text("utf-8")
+    template: dict[str, Any] = json.loads(text)
+    return template
 
 
 def document_fields() -> list[str]:

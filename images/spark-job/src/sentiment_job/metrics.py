@@ -183,7 +183,7 @@ def _partition_count(offsets: Any) -> int:
 
 def progress_listener(metrics: JobMetrics, topic: str) -> Any:
     """A `StreamingQueryListener` feeding `metrics` (built lazily: pyspark is heavy)."""
-    from pyspark.sql.streaming import StreamingQueryListener
+    from pyspark.sql.streaming.listener import StreamingQueryListener
 
     class ProgressListener(StreamingQueryListener):
         def onQueryStarted(self, event: Any) -> None:

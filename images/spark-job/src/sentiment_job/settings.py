@@ -41,7 +41,7 @@ __all__ = ["EsSettings", "Settings", "SettingsError", "Trigger", "parse_duration
 # SENTIMENT_MODEL's choices are the analyzers sentiment.py has: one list, not a copy.
 MODELS: tuple[str, ...] = tuple(sentiment.MODELS)
 DEFAULT_MODEL: str = getattr(sentiment, "DEFAULT_MODEL", "textblob")
-SentimentModel = Literal[MODELS]  # type: ignore[valid-type]
+SentimentModel = Literal[MODELS]  # type: ignore[valid-type]  # a Literal built from a tuple at runtime
 DEFAULT_JARS_DIR = "spark-jars"
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*$")
@@ -74,7 +74,7 @@ class Trigger:
     available_now: bool = False
     interval_ms: int = 0
 
-    def spark_kwargs(self) -> dict[str, object]:
+    def spark_kwargs(self) -> dict[str, Any]:  # DataStreamWriter.trigger's keyword, one of its overloads
         if self.available_now:
             return {"availableNow": True}
         return {"processingTime": f"{self.interval_ms} milliseconds"}

@@ -64,7 +64,7 @@ def classify_status(status: int | None) -> str:
 
 def backoff_seconds(attempt: int) -> float:
     """Delay before retry number `attempt + 1`: 0.5 s, 1 s, 2 s, ... capped at 30 s."""
-    return min(MAX_BACKOFF_SECONDS, INITIAL_BACKOFF_SECONDS * 2**attempt)
+    return min(MAX_BACKOFF_SECONDS, INITIAL_BACKOFF_SECONDS * 2.0**attempt)
 
 
 def utc_iso(epoch_seconds: float) -> str:
@@ -132,6 +132,8 @@ def _item_outcome(item: Mapping[str, Any]) -> Outcome:
     (info,) = item.values()
     status = info.get("status")
     err = info.get("error")
+    error_type: str | None
+    message: str | None
     if isinstance(err, Mapping):
         error_type = str(err.get("type", "unknown"))
         message = f"{error_type}: {err.get('reason', '')}"
@@ -340,7 +342,7 @@ def shared_client(settings: Settings) -> Any:
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = _clients[key] = Elasticsearch(**kwargs)  # type: ignore[arg-type]
+            client = _clients[key] = Elasticsearch(**kwargs)
         return client
 
 

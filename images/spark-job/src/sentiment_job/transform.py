@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import typing
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from tweet_sentiment_common import contract
@@ -285,8 +285,8 @@ def score_pandas(
                 one = score(pd.Series([t]), pd.Series([lang]), model, languages)
                 _put_scores(out, np.array([pos]), one)
             except Exception as exc:  # one bad post must not fail the batch
-                out.iloc[pos, out.columns.get_loc("reason")] = "sentiment_error"
-                out.iloc[pos, out.columns.get_loc("error")] = f"{type(exc).__name__}: {exc}"[:500]
+                out.iloc[pos, _column(out, "reason")] = "sentiment_error"
+                out.iloc[pos, _column(out, "error")] = f"{type(exc).__name__}: {exc}"[:500]
     scored = out["reason"].isna()
     out.loc[scored, "model"] = model
     return out
@@ -296,11 +296,16 @@ def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None
     if len(scores) != len(positions):
         raise ValueError(f"score_frame returned {len(scores)} rows for {len(positions)} texts")
     for name in ("polarity", "subjectivity", "sentiment"):
-        out.iloc[positions, out.columns.get_loc(name)] = scores[name].to_numpy()
+        out.iloc[positions, _column(out, name)] = scores[name].to_numpy()
+
+
+def _column(out: pd.DataFrame, name: str) -> int:
+    """The position of column `name`: an int, as the frame's column names are unique."""
+    return typing.cast(int, out.columns.get_loc(name))
 
 
 def score_batches(
-    frames: Iterator[pd.DataFrame], model: str, languages: frozenset[str]
+    frames: Iterable[pd.DataFrame], model: str, languages: frozenset[str]
 ) -> Iterator[pd.DataFrame]:
     for pdf in frames:
         yield score_pandas(pdf, model, languages)

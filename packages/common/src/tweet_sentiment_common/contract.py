@@ -225,6 +225,7 @@ class ProducerDeadLetter(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Producer dead-letter record v1")
 
+    # A Literal built from the tuple at runtime (one list of reasons); mypy cannot evaluate it.
     reason: Literal[PRODUCER_REASONS] = Field(  # type: ignore[valid-type]
         description="Machine-readable cause; one of a fixed set so it can be a metric label."
     )
@@ -265,7 +266,7 @@ class JobDeadLetter(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     raw: str | None
-    reason: Literal[JOB_REASONS]  # type: ignore[valid-type]
+    reason: Literal[JOB_REASONS]  # type: ignore[valid-type]  # runtime-built Literal, as above
     error: str | None
     topic: str | None
     partition: int | None

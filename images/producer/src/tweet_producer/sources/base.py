@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 from tweet_producer.events import RAW_CAP_BYTES, InvalidRecord, Post, Rejected, Skipped, check_size, reject
@@ -35,7 +35,7 @@ class Source(ABC):
         self.metrics = metrics
 
     @abstractmethod
-    def records(self, stop: threading.Event) -> Iterator[Item]: ...
+    def records(self, stop: threading.Event) -> Generator[Item, None, None]: ...
 
     def interrupt(self) -> None:  # noqa: B027 - optional hook, most sources need nothing
         """Called from another thread after `stop` is set: unblock a blocking read."""
@@ -85,7 +85,7 @@ class LineSplitter:
         return Line(data, size)
 
     def feed(self, chunk: bytes) -> list[Line]:
-        lines = []
+        lines: list[Line] = []
         start = 0
         while True:
             end = chunk.find(b"\n", start)

@@ -14,7 +14,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -138,7 +138,7 @@ class JetstreamSource(Source):
             if item is not None:
                 yield item
 
-    def records(self, stop: threading.Event) -> Iterator[Item]:
+    def records(self, stop: threading.Event) -> Generator[Item, None, None]:
         sleep = self._sleep or stop.wait
         self.last_time_us = read_cursor(self.cursor_file)
         self._committed = self.last_time_us

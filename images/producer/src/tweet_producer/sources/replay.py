@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
-from typing import BinaryIO
 
 from tweet_producer.metrics import Metrics
 from tweet_producer.pacing import Pacer
@@ -19,12 +19,12 @@ READ_CHUNK = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def open_replay(path: Path) -> BinaryIO:
+def open_replay(path: Path) -> io.BufferedIOBase:
     """The file's bytes, gunzipped when it is gzip (by content, whatever its name)."""
     with open(path, "rb") as probe:
         magic = probe.read(2)
     if magic == GZIP_MAGIC:
-        return gzip.open(path, "rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")
     return open(path, "rb")
 
 
@@ -49,7 +49,7 @@ class ReplaySource(Source):
         self._sleep = sleep
         self._parse = x_line_parser(self.name, metrics)
 
-    def records(self, stop: threading.Event) -> Iterator[Item]:
+    def records(self, stop: threading.Event) -> Generator[Item, None, None]:
         pacer = Pacer(self.rate, sleep=self._sleep or stop.wait)
         passes = 0
         self.metrics.set_connected(True)

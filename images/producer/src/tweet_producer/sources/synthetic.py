@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 
 from tweet_producer.events import InvalidRecord, post_from_x, reject
 from tweet_producer.metrics import Metrics
@@ -34,7 +34,7 @@ class SyntheticSource(Source):
         self.limit = limit
         self._sleep = sleep
 
-    def records(self, stop: threading.Event) -> Iterator[Item]:
+    def records(self, stop: threading.Event) -> Generator[Item, None, None]:
         generator = SyntheticTextGenerator(seed=self.seed)
         pacer = Pacer(self.rate, sleep=self._sleep or stop.wait)
         log.info(

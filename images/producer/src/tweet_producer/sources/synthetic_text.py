@@ -18,6 +18,7 @@ import random
 import string
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from typing import Any
 
 __all__ = ["SyntheticTextGenerator", "iter_envelopes"]
 
@@ -684,7 +685,7 @@ class SyntheticTextGenerator:
         self._mentions = _MENTION_ACCOUNTS + users
         self._langs = tuple(_FOREIGN)
 
-    def next_envelope(self) -> dict:
+    def next_envelope(self) -> dict[str, Any]:
         now = self._clock()
         if now.tzinfo is None:
             now = now.replace(tzinfo=_UTC)
@@ -713,7 +714,7 @@ class SyntheticTextGenerator:
             }
         }
 
-    def __iter__(self) -> Iterator[dict]:
+    def __iter__(self) -> Iterator[dict[str, Any]]:
         while True:
             yield self.next_envelope()
 
@@ -779,6 +780,6 @@ class SyntheticTextGenerator:
         return (fmt % pick(values)).rstrip()
 
 
-def iter_envelopes(seed: int = 42, clock: Callable[[], datetime] | None = None) -> Iterator[dict]:
+def iter_envelopes(seed: int = 42, clock: Callable[[], datetime] | None = None) -> Iterator[dict[str, Any]]:
     """Endless stream of synthetic envelopes (see ``SyntheticTextGenerator``)."""
     return iter(SyntheticTextGenerator(seed, clock))

@@ -12,7 +12,7 @@ import http.client
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import requests
@@ -71,11 +71,11 @@ def plan_rule_sync(current: list[dict[str, Any]], desired: list[XRule]) -> tuple
         else:
             delete.append(str(rule.get("id")))
     add: list[XRule] = []
-    for rule in desired:
-        key = (rule.value, rule.tag)
+    for wanted_rule in desired:
+        key = (wanted_rule.value, wanted_rule.tag)
         if key not in have:
             have[key] = ""
-            add.append(rule)
+            add.append(wanted_rule)
     return add, delete
 
 
@@ -199,7 +199,7 @@ class XStreamSource(Source):
                 if item is not None:
                     yield item
 
-    def records(self, stop: threading.Event) -> Iterator[Item]:
+    def records(self, stop: threading.Event) -> Generator[Item, None, None]:
         sleep = self._sleep or stop.wait
         if self.filtered and self.rules is not None:
             try:
