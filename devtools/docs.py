@@ -19,7 +19,7 @@ import difflib
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from types import UnionType
@@ -65,7 +65,7 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(header: tuple[str, ...], rows: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
     lines += ["| " + " | ".join(cell(c) for c in row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -155,7 +155,7 @@ def type_text(model: Any, field: str, info: FieldInfo) -> str:
 
 def settings_rows(model: Any, fields: list[str]) -> list[tuple[str, ...]]:
     secrets = model.secret_fields()
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for field in fields:
         info = model.model_fields[field]
         if not info.description:
@@ -211,7 +211,7 @@ def config_es() -> str:
 def registry_rows(registry: Any) -> list[tuple[str, ...]]:
     """One row per collector of a prometheus_client registry: exposed name, type, labels
     (with their values when the code creates every child up front), help."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     # The registry keeps its collectors in registration order; there is no public accessor.
     for collector in list(registry._collector_to_names):
         for family in collector.collect():
@@ -312,7 +312,7 @@ def values_rows(keys: tuple[str, ...] | None = None) -> list[tuple[str, ...]]:
     missing = [k for k in keys or () if k not in documented]
     if missing:
         raise ValueError(f"{VALUES.name} has no documented key {missing}")
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for key in keys or tuple(documented):
         value = _lookup(values, key)
         default = code(json.dumps(value, ensure_ascii=False))
