@@ -79,9 +79,8 @@ class Rejected:
 # --- time -----------------------------------------------------------------------------
 
 
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with milliseconds and a Z: 2024-05-01T12:00:00.123Z."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+# RFC 3339 in UTC with milliseconds and a Z: 2024-05-01T12:00:00.123Z.
+format_time = contract.format_time
 
 
 _now_cache: tuple[int, str] = (-1, "")

@@ -21,7 +21,9 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
+from tweet_sentiment_common.contract import LANG_RE
 from tweet_sentiment_common.settings import (
+    SASL_JAAS_MODULES,
     EnvSettings,
     KafkaClientSettings,
     LogLevel,
@@ -64,7 +66,6 @@ _UNIT_MS = {
 }
 # Elasticsearch's index name rules (lowercase, none of these characters, not . or ..).
 _BAD_INDEX_CHARS = set('\\/*?"<>| ,#:')
-_LANG_TAG = re.compile(r"und|[a-z]{2,8}(-[a-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ def _languages(value: Any) -> Any:
         if not langs:
             raise ValueError("must name at least one language (e.g. en,und)")
         for lang in langs:
-            if not _LANG_TAG.fullmatch(lang):
+            if not LANG_RE.match(lang):  # the contract's BCP-47 rule
                 raise ValueError(f"{lang!r} is not a language tag")
         return langs
     return value
@@ -350,11 +351,7 @@ class Settings(KafkaClientSettings, EsSettings):
         if self.max_offsets_per_trigger is not None:
             opts["maxOffsetsPerTrigger"] = str(self.max_offsets_per_trigger)
         if self.kafka_security_protocol.startswith("SASL_"):
-            module = (
-                "org.apache.kafka.common.security.plain.PlainLoginModule"
-                if self.kafka_sasl_mechanism == "PLAIN"
-                else "org.apache.kafka.common.security.scram.ScramLoginModule"
-            )
+            module = SASL_JAAS_MODULES[self.kafka_sasl_mechanism]
             password = self.kafka_sasl_password.get_secret_value() if self.kafka_sasl_password else ""
             opts["kafka.sasl.mechanism"] = self.kafka_sasl_mechanism
             opts["kafka.sasl.jaas.config"] = (

@@ -68,11 +68,7 @@ def backoff_seconds(attempt: int) -> float:
 
 
 def utc_iso(epoch_seconds: float) -> str:
-    return (
-        datetime.fromtimestamp(epoch_seconds, tz=timezone.utc)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z")
-    )
+    return contract.format_time(datetime.fromtimestamp(epoch_seconds, tz=timezone.utc))
 
 
 def _clean(value: Any) -> Any:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -152,7 +153,13 @@ JOB_REASONS: tuple[str, ...] = (
 # one Kafka message; `error` says when it was cut.
 RAW_CAP_BYTES = 256 * 1024
 
+# Every timestamp of the contract: RFC 3339, UTC, milliseconds, `Z` (2024-05-01T12:00:00.123Z).
 TIME_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$"
+
+
+def format_time(moment: datetime) -> str:
+    """A timestamp in the contract's form: RFC 3339 in UTC with milliseconds and a Z."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _time(description: str) -> Any:
