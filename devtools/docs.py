@@ -3,7 +3,10 @@
 - configuration tables from the pydantic-settings models (`Field(description=...)`, defaults,
   constraints, Literal/Enum choices, `SecretStr` = secret);
 - metrics tables from the producer's and the job's prometheus_client registries;
-- the chart's values table from `charts/tweet-sentiment/values.yaml` and its `# --` comments.
+- the chart's values table from `charts/tweet-sentiment/values.yaml` and its `# --` comments;
+- the Elasticsearch document and job dead-letter tables from the contract's models
+  (`tweet_sentiment_common.contract`, their `Field(description=...)`) and the job's index
+  templates (the mapping of each field).
 
 Each table sits between `<!-- generated:NAME -->` and `<!-- end generated -->` in exactly one
 document; everything outside the markers is prose and left alone.
@@ -36,6 +39,7 @@ DOCUMENTS = (
     "README.md",
     "charts/tweet-sentiment/README.md",
     "docs/design.md",
+    "docs/event-schema.md",
     "docs/producer.md",
     "docs/spark-job.md",
 )
@@ -253,6 +257,69 @@ def metrics_job() -> str:
     return table(("metric", "type", "labels", "help"), registry_rows(registry))
 
 
+# ---- the contract's Elasticsearch records ----------------------------------------------------
+
+
+def _json_type(annotation: Any) -> str:
+    """`str` -> string, `float | None` -> number or null, a Literal -> string."""
+    args = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else (annotation,)
+    names = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        base = _base_type(arg)
+        names.append({int: "integer", float: "number", bool: "boolean"}.get(base, "string"))
+    kind = " or ".join(dict.fromkeys(names))
+    return f"{kind} or null" if type(None) in args else kind
+
+
+def _mapping_text(spec: dict[str, Any]) -> str:
+    """`keyword`, `text` + `.keyword` (`keyword`, ignore_above 1024), ..."""
+    text = code(spec.get("type", "object"))
+    if "ignore_above" in spec:
+        text += f" (ignore_above {spec['ignore_above']})"
+    for sub, sub_spec in (spec.get("fields") or {}).items():
+        params = ", ".join(
+            [code(sub_spec.get("type")), *(f"{k} {v}" for k, v in sub_spec.items() if k != "type")]
+        )
+        text += f" + `.{sub}` ({params})"
+    return text
+
+
+def record_table(model: Any, template: str) -> str:
+    """field | JSON type | Elasticsearch mapping | description, one row per model field."""
+    from importlib.resources import files
+
+    body = json.loads(
+        files("sentiment_job").joinpath("resources").joinpath(template).read_text(encoding="utf-8")
+    )
+    mapping = body["template"]["mappings"]["properties"]
+    rows: list[tuple[str, ...]] = []
+    for name, info in model.model_fields.items():
+        if not info.description:
+            raise ValueError(f"{model.__name__}.{name} has no Field(description=...)")
+        if name not in mapping:
+            raise ValueError(f"{template} does not map {model.__name__}.{name}")
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        kind = _json_type(info.annotation)
+        if extra.get("format") == "date-time":
+            kind += ", RFC 3339 UTC"
+        rows.append((code(name), kind, _mapping_text(mapping[name]), info.description))
+    return table(("field", "type", "mapping", "description"), rows)
+
+
+def contract_document() -> str:
+    from tweet_sentiment_common.contract import Document
+
+    return record_table(Document, "index-template.json")
+
+
+def contract_job_deadletter() -> str:
+    from tweet_sentiment_common.contract import JobDeadLetter
+
+    return record_table(JobDeadLetter, "deadletter-template.json")
+
+
 # ---- chart values ----------------------------------------------------------------------------
 
 _KEY = re.compile(r"^(\s*)([A-Za-z0-9_.\-/]+):(.*)$")
@@ -340,6 +407,8 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "metrics-job": metrics_job,
     "chart-values": chart_values,
     "chart-key-values": chart_key_values,
+    "contract-document": contract_document,
+    "contract-job-deadletter": contract_job_deadletter,
 }
 
 

@@ -4,8 +4,8 @@ objects in charts/tweet-sentiment/files, checked offline.
 - promtool checks the rule file and runs its unit tests (files/prometheus-rules.test.yaml);
 - every metric an alert, a recording rule or a panel reads is one our code registers (read from
   the producer's and the job's prometheus_client registries), a recording rule of ours, or on a short allow-list of exporters;
-- the Kibana objects only use fields of the index template the job installs, and every
-  reference between them resolves.
+- the Kibana objects only use fields of the index template the job installs (whose top-level
+  fields are the contract's `Document` model), and every reference between them resolves.
 
 The checks are pure functions that return a list of problems (empty means fine); the tests at
 the end run each of them on a deliberately broken copy under tests/charts/monitoring/bad/ too,
@@ -38,7 +38,6 @@ RUNBOOK = FILES / "RUNBOOK.md"
 DASHBOARD = FILES / "grafana-dashboard.json"
 SAVED_OBJECTS = FILES / "kibana-saved-objects.ndjson"
 BAD = Path(__file__).resolve().parent / "monitoring" / "bad"
-DESIGN = REPO_ROOT / "docs" / "design.md"
 PRODUCER_METRICS = REPO_ROOT / "images" / "producer" / "src" / "tweet_producer" / "metrics.py"
 JOB_METRICS = REPO_ROOT / "images" / "spark-job" / "src" / "sentiment_job" / "metrics.py"
 JOB_RESOURCES = REPO_ROOT / "images" / "spark-job" / "src" / "sentiment_job" / "resources"
@@ -495,15 +494,6 @@ def template_fields(templates: Iterable[Mapping[str, Any]], index: str) -> dict[
     return fields
 
 
-def design_fields(design_text: str) -> dict[str, str | None]:
-    """docs/design.md's document field list (no types)."""
-    section = design_text.split("\n## Elasticsearch document", 1)[1].split("\n", 1)[1]  # past the heading
-    listing = re.search(r"`([^`]*,[^`]*)`", section, re.DOTALL)
-    assert listing, "docs/design.md lists no document fields"
-    names = re.sub(r"\([^)]*\)", "", listing.group(1)).split(",")
-    return {n.strip(): None for n in names if n.strip()}
-
-
 def kql_fields(query: str) -> set[str]:
     """Field names a KQL (or simple Lucene) query filters on: `field : value`."""
     unquoted = re.sub(r'"(?:[^"\\]|\\.)*"', '""', query)
@@ -685,14 +675,15 @@ def check_saved_objects(
 
 
 def document_fields() -> tuple[dict[str, str | None], str]:
-    """(fields of the posts index, where they came from): the job's index template once it
-    exists, docs/design.md's field list before that."""
-    paths = sorted(JOB_RESOURCES.glob("*.json")) if JOB_RESOURCES.is_dir() else []
-    templates = [json.loads(p.read_text()) for p in paths]
-    if not templates:
-        return dict(design_fields(DESIGN.read_text())), "docs/design.md"
+    """(fields of the posts index with their types, where they came from): the index template
+    the job installs for ES_INDEX, whose top-level fields must be the contract's Document."""
+    from tweet_sentiment_common.contract import DOCUMENT_FIELDS
+
+    templates = [json.loads(p.read_text()) for p in sorted(JOB_RESOURCES.glob("*.json"))]
     fields = template_fields(templates, ES_INDEX)
     assert fields is not None, f"no index template in {JOB_RESOURCES} matches {ES_INDEX!r}"
+    top_level = {f for f in fields if "." not in f}
+    assert top_level == set(DOCUMENT_FIELDS), "the index template and contract.Document disagree"
     return dict(fields), str(JOB_RESOURCES.relative_to(REPO_ROOT))
 
 
@@ -784,15 +775,6 @@ def test_rules_read_only_known_metrics(rules_doc: dict[str, Any], known_metrics:
 
 
 # ---- tests: metrics in the code -----------------------------------------------------------------
-
-
-def test_design_doc_lists_the_document_fields() -> None:
-    """The Kibana checks fall back to docs/design.md's field list; it must match the template."""
-    fields, source = document_fields()
-    if source == "docs/design.md":
-        pytest.skip("the job's index template does not exist yet")
-    top_level = {f for f in fields if "." not in f}
-    assert top_level == set(design_fields(DESIGN.read_text())), source
 
 
 def test_latency_histogram_has_the_slo_bucket() -> None:

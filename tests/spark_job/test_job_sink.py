@@ -24,6 +24,7 @@ from sentiment_job.sink import (
     document_action,
     merge_stats,
 )
+from tweet_sentiment_common import contract
 
 
 @pytest.mark.parametrize(
@@ -81,17 +82,14 @@ def row(**overrides: Any) -> dict[str, Any]:
     return base
 
 
-def test_document_action_has_the_design_fields_and_a_deterministic_id() -> None:
+def test_document_action_has_the_contract_fields_and_a_deterministic_id() -> None:
     action = document_action(
         "idx", row(polarity=math.nan, subjectivity=math.nan, sentiment="Unsupported"), "T"
     )
     assert action["_op_type"] == "index"
     assert action["_id"] == "x:1"
     doc = action["_source"]
-    assert set(doc) == {
-        "id", "source", "text", "clean_text", "lang", "created_at", "ingested_at", "indexed_at",
-        "polarity", "subjectivity", "sentiment", "model",
-    }  # fmt: skip
+    assert tuple(doc) == contract.DOCUMENT_FIELDS
     # NaN would make the bulk body invalid JSON: it must become null.
     assert doc["polarity"] is None
     assert doc["subjectivity"] is None

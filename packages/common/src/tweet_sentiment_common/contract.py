@@ -248,38 +248,58 @@ class ProducerDeadLetter(BaseModel):
 
 
 class Document(BaseModel):
-    """One post in the Elasticsearch index (`ES_INDEX`), `_id` = `<source>:<id>`."""
+    """One post in the Elasticsearch index (`ES_INDEX`), `_id` = `<source>:<id>`.
+
+    The Field descriptions are the reference table in docs/event-schema.md (`make docs`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str
-    source: Source
-    text: str
-    clean_text: str
-    lang: str
-    created_at: str
-    ingested_at: str
-    indexed_at: str
-    polarity: float | None
-    subjectivity: float | None
-    sentiment: str
-    model: str
+    id: str = Field(description="The event's `id` (the source's own post id).")
+    source: Source = Field(description="The event's `source`: `x`, `bluesky`, `replay` or `synthetic`.")
+    text: str = Field(description="The event's full text, as posted.")
+    clean_text: str = Field(
+        description="The text the analyzer scored: HTML entities decoded; `RT @user:`, URLs and @mentions "
+        "removed; `#` dropped from hashtags; white space folded."
+    )
+    lang: str = Field(description="The event's BCP-47 tag, `und` when unknown.")
+    created_at: str = _time("When the author posted it (the event's `created_at`).")
+    ingested_at: str = _time("When the producer read it (the event's `ingested_at`).")
+    indexed_at: str = _time(
+        "When the job built the bulk request; `indexed_at - ingested_at` is the end-to-end latency."
+    )
+    polarity: float | None = Field(
+        description="-1 (negative) to +1 (positive); null for `Unsupported` posts."
+    )
+    subjectivity: float | None = Field(
+        description="0 (objective) to 1 (subjective); null for `Unsupported` posts and for analyzers "
+        "without one (VADER)."
+    )
+    sentiment: str = Field(
+        description="`Negative`, `Neutral` or `Positive`; `Unsupported` for a language not in "
+        "`SENTIMENT_LANGUAGES`."
+    )
+    model: str = Field(description="The analyzer that scored it (`SENTIMENT_MODEL`).")
 
 
 class JobDeadLetter(BaseModel):
     """One Kafka record the job could not index (`ES_DEADLETTER_INDEX`),
-    `_id` = `<topic>:<partition>:<offset>`."""
+    `_id` = `<topic>:<partition>:<offset>` (a replayed batch overwrites, never duplicates)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    raw: str | None
-    reason: Literal[JOB_REASONS]  # type: ignore[valid-type]  # runtime-built Literal, as above
-    error: str | None
-    topic: str | None
-    partition: int | None
-    offset: int | None
-    kafka_timestamp: str | None
-    failed_at: str
+    raw: str | None = Field(
+        description="The Kafka value as text (bytes that are not UTF-8 replaced); null for a tombstone."
+    )
+    # A runtime-built Literal, as above.
+    reason: Literal[JOB_REASONS] = Field(  # type: ignore[valid-type]
+        description="Machine-readable cause: one of the [reasons](#dead-letter-reasons) marked *job*."
+    )
+    error: str | None = Field(description="Human-readable detail: which field, what was wrong.")
+    topic: str | None = Field(description="Kafka topic of the record.")
+    partition: int | None = Field(description="Its partition.")
+    offset: int | None = Field(description="Its offset.")
+    kafka_timestamp: str | None = Field(description="The Kafka record's timestamp, RFC 3339 UTC.")
+    failed_at: str = _time("When the job dead-lettered it.")
 
 
 EVENT_FIELDS: tuple[str, ...] = tuple(Event.model_fields)
