@@ -4,9 +4,9 @@
   constraints, Literal/Enum choices, `SecretStr` = secret);
 - metrics tables from the producer's and the job's prometheus_client registries;
 - the chart's values table from `charts/tweet-sentiment/values.yaml` and its `# --` comments;
-- the Elasticsearch document and job dead-letter tables from the contract's models
-  (`tweet_sentiment_common.contract`, their `Field(description=...)`) and the job's index
-  templates (the mapping of each field).
+- the field tables of event v1, the two dead-letter records and the Elasticsearch document
+  from the contract's models (`tweet_sentiment_common.contract`, their
+  `Field(description=...)`), with each indexed field's mapping from the job's index templates.
 
 Each table sits between `<!-- generated:NAME -->` and `<!-- end generated -->` in exactly one
 document; everything outside the markers is prose and left alone.
@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import yaml
@@ -286,26 +286,76 @@ def _mapping_text(spec: dict[str, Any]) -> str:
     return text
 
 
-def record_table(model: Any, template: str) -> str:
-    """field | JSON type | Elasticsearch mapping | description, one row per model field."""
-    from importlib.resources import files
+def _record_type(model: Any, info: FieldInfo) -> str:
+    base = _base_type(info.annotation)
+    choices = get_args(base) if get_origin(base) is Literal else ()
+    if choices:
+        kind = ", ".join(code(c) for c in choices)
+        return f"integer, always {kind}" if all(isinstance(c, int) for c in choices) else kind
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    kind = _json_type(info.annotation)
+    if extra.get("format") == "date-time":
+        kind += ", RFC 3339 UTC"
+    return kind
 
-    body = json.loads(
-        files("sentiment_job").joinpath("resources").joinpath(template).read_text(encoding="utf-8")
-    )
-    mapping = body["template"]["mappings"]["properties"]
-    rows: list[tuple[str, ...]] = []
+
+def _described(model: Any) -> Iterator[tuple[str, FieldInfo]]:
     for name, info in model.model_fields.items():
         if not info.description:
             raise ValueError(f"{model.__name__}.{name} has no Field(description=...)")
+        yield name, info
+
+
+def kafka_record_table(model: Any) -> str:
+    """field | type | required | description, one row per field of a Kafka record model."""
+    rows = [
+        (code(name), _record_type(model, info), "yes" if info.is_required() else "no", info.description or "")
+        for name, info in _described(model)
+    ]
+    return table(("field", "type", "required", "description"), rows)
+
+
+def record_table(model: Any, template: str) -> str:
+    """field | type | Elasticsearch mapping | description, one row per model field."""
+    from importlib.resources import files
+
+    resource = files("sentiment_job").joinpath("resources").joinpath(template)
+    mapping = json.loads(resource.read_text(encoding="utf-8"))["template"]["mappings"]["properties"]
+    rows: list[tuple[str, ...]] = []
+    for name, info in _described(model):
         if name not in mapping:
             raise ValueError(f"{template} does not map {model.__name__}.{name}")
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
-        kind = _json_type(info.annotation)
-        if extra.get("format") == "date-time":
-            kind += ", RFC 3339 UTC"
-        rows.append((code(name), kind, _mapping_text(mapping[name]), info.description))
+        rows.append(
+            (code(name), _record_type(model, info), _mapping_text(mapping[name]), info.description or "")
+        )
     return table(("field", "type", "mapping", "description"), rows)
+
+
+def contract_event() -> str:
+    from tweet_sentiment_common.contract import Event
+
+    return kafka_record_table(Event)
+
+
+def contract_producer_deadletter() -> str:
+    from tweet_sentiment_common.contract import ProducerDeadLetter
+
+    return kafka_record_table(ProducerDeadLetter)
+
+
+def contract_reasons() -> str:
+    """reason | used by | when, in the contract's order of the one vocabulary."""
+    from tweet_sentiment_common import contract
+
+    rows = []
+    for reason in contract.REASONS:
+        users = [
+            who
+            for who, used in (("producer", contract.PRODUCER_REASONS), ("job", contract.JOB_REASONS))
+            if reason in used
+        ]
+        rows.append((code(reason), ", ".join(users), contract.REASON_DESCRIPTIONS[reason]))
+    return table(("reason", "used by", "when"), rows)
 
 
 def contract_document() -> str:
@@ -407,6 +457,9 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "metrics-job": metrics_job,
     "chart-values": chart_values,
     "chart-key-values": chart_key_values,
+    "contract-event": contract_event,
+    "contract-producer-deadletter": contract_producer_deadletter,
+    "contract-reasons": contract_reasons,
     "contract-document": contract_document,
     "contract-job-deadletter": contract_job_deadletter,
 }

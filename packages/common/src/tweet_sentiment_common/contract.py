@@ -115,18 +115,25 @@ Reason = Literal[
     "es_rejected",
 ]
 REASONS: tuple[str, ...] = get_args(Reason)
+# What each reason means: the "Dead-letter reasons" table of docs/event-schema.md (`make docs`).
 REASON_DESCRIPTIONS: dict[str, str] = {
-    "bad_encoding": "not valid UTF-8",
-    "bad_json": "not JSON (cut-off line, plain text), or no value at all (a tombstone)",
-    "bad_shape": "JSON, but not the expected object (not an object; no `data` object; a commit without `commit`/`record`)",
+    "bad_encoding": "not valid UTF-8 (the job's `raw` holds the bytes with replacement characters)",
+    "bad_json": "not JSON (cut-off line, plain text); for the job also not a JSON object, or no value at all "
+    "(a tombstone) or only white space",
+    "bad_shape": "JSON, but not the source's envelope: not an object, no `data` object, `data` not an object, "
+    "a commit without `commit`/`record`",
     "unsupported_schema_version": "`schema_version` is not the integer 1 (producer and job versions disagree)",
-    "missing_field": "a required field is absent, null, empty or blank (`id`, `text`, `source`, `created_at`...)",
-    "wrong_type": 'a field of the wrong JSON type, e.g. a numeric `id`, `text: 12345`, `lang: ["en"]`',
-    "bad_value": "right type, unusable value: a timestamp that is not RFC 3339, an unknown `source`, `<source>:<id>` over 512 UTF-8 bytes",
-    "oversized": "the raw record is larger than `MAX_POST_BYTES`",
-    "publish_failed": "a valid event Kafka refused for good (a non-retriable error); `raw` is the event",
+    "missing_field": "a required field absent, null, empty or blank: `id`, `text`, `source`, `created_at`, "
+    "`ingested_at` (for X input: `created_at` absent and the id not a snowflake; a missing or empty "
+    "`lang` is `und`, not an error)",
+    "wrong_type": 'a field of the wrong JSON type, e.g. a numeric `id`, `text: 12345`, an event\'s `lang: ["en"]`',
+    "bad_value": "right type, unusable value: a timestamp that is not RFC 3339 with `Z` or an offset, an "
+    "unknown `source`, `<source>:<id>` over 512 UTF-8 bytes (Elasticsearch's `_id` limit)",
+    "oversized": "the raw record is larger than `MAX_POST_BYTES` (default 65536)",
+    "publish_failed": "a valid event Kafka refused for good (a non-retriable error such as a record too large "
+    "for the broker); `raw` is the event",
     "sentiment_error": "the analyzer raised on this post (the rest of the batch is scored)",
-    "es_rejected": "Elasticsearch refused the document itself (e.g. a 400 mapping error)",
+    "es_rejected": "Elasticsearch refused the document itself (e.g. a 400 mapping error); `error` has its reason",
 }
 PRODUCER_REASONS: tuple[str, ...] = (
     "bad_json",
@@ -180,42 +187,52 @@ def _uri(schema: dict[str, Any]) -> None:
 
 class Event(BaseModel):
     """One social post as the producer publishes it to Kafka (value of a message on
-    KAFKA_TOPIC). The message key is `<source>:<id>` in UTF-8, at most 512 bytes."""
+    KAFKA_TOPIC). The message key is `<source>:<id>` in UTF-8, at most 512 bytes.
+
+    The Field descriptions are the JSON Schema's and docs/event-schema.md's (`make schemas`,
+    `make docs`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="Post event v1")
 
     schema_version: Literal[1] = Field(
-        description="Version of this schema; consumers reject versions they do not know."
+        description="Version of this shape, always `1`; consumers reject versions they do not know."
     )
     id: str = Field(
         description=(
-            "The source's own post id: the X post id, the Bluesky AT-URI, the replayed or generated id. "
+            "The source's own post id: the X post id (digits, as a string), the Bluesky AT-URI "
+            "`at://<did>/app.bsky.feed.post/<rkey>`, the replayed or generated id. "
             "`<source>:<id>` must fit in 512 UTF-8 bytes (Elasticsearch's _id limit); "
             "maxLength is the character bound that follows from it."
         ),
         min_length=1,
         max_length=MAX_DOC_ID_BYTES,
     )
-    source: Source = Field(description="Where the post came from.")
+    source: Source = Field(description="Where the post came from (`x` for both X streams).")
     text: str = Field(
-        description="The full text of the post, never truncated (X long posts: note_tweet.text).",
+        description="The full text of the post, never truncated (X long posts: `note_tweet.text`); X's HTML "
+        "escaping (`&amp;`, `&lt;`, `&gt;`) is kept as X sent it.",
         min_length=1,
     )
     lang: str = Field(
-        description="BCP-47 language tag as the source reports it, or `und` when unknown.",
+        description="BCP-47 language tag as the source reports it (`en`, `pt-BR`, X's `qme`/`zxx`...), "
+        "or `und` when absent or malformed.",
         pattern=LANG_PATTERN,
     )
     created_at: str = _time("When the author posted it: RFC 3339, UTC, millisecond precision.")
-    ingested_at: str = _time("When the producer read it: RFC 3339, UTC, millisecond precision.")
+    ingested_at: str = _time(
+        "When the producer read it: RFC 3339, UTC, millisecond precision; `ingested_at` to indexed is the "
+        "pipeline's end-to-end latency."
+    )
     author_id: str | SkipJsonSchema[None] = Field(
         default=None,
-        description="The author's id at the source (X user id, Bluesky DID), when known.",
+        description="The author's id at the source (X user id, Bluesky DID); omitted (not null) when unknown.",
         min_length=1,
         json_schema_extra=_no_default,
     )
     url: Annotated[str, StringConstraints(pattern="^https://")] | SkipJsonSchema[None] = Field(
         default=None,
-        description="A link to the post on the web, when the source has one.",
+        description="A link to the post on the web: `https://x.com/i/web/status/<id>` or "
+        "`https://bsky.app/profile/<did>/post/<rkey>`; omitted for `replay` and `synthetic`.",
         json_schema_extra=_uri,
     )
 
@@ -234,7 +251,8 @@ class ProducerDeadLetter(BaseModel):
 
     # A Literal built from the tuple at runtime (one list of reasons); mypy cannot evaluate it.
     reason: Literal[PRODUCER_REASONS] = Field(  # type: ignore[valid-type]
-        description="Machine-readable cause; one of a fixed set so it can be a metric label."
+        description="Machine-readable cause: one of the dead-letter reasons the producer uses (also the "
+        "`reason` label of `producer_records_invalid_total`)."
     )
     source: Source = Field(description="The source the record came from.")
     raw: str = Field(
@@ -255,7 +273,7 @@ class Document(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(description="The event's `id` (the source's own post id).")
-    source: Source = Field(description="The event's `source`: `x`, `bluesky`, `replay` or `synthetic`.")
+    source: Source = Field(description="The event's `source`.")
     text: str = Field(description="The event's full text, as posted.")
     clean_text: str = Field(
         description="The text the analyzer scored: HTML entities decoded; `RT @user:`, URLs and @mentions "
@@ -292,7 +310,8 @@ class JobDeadLetter(BaseModel):
     )
     # A runtime-built Literal, as above.
     reason: Literal[JOB_REASONS] = Field(  # type: ignore[valid-type]
-        description="Machine-readable cause: one of the [reasons](#dead-letter-reasons) marked *job*."
+        description="Machine-readable cause: one of the dead-letter reasons the job uses (also the `reason` "
+        "label of `sentiment_job_documents_deadlettered_total`)."
     )
     error: str | None = Field(description="Human-readable detail: which field, what was wrong.")
     topic: str | None = Field(description="Kafka topic of the record.")
