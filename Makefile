@@ -44,6 +44,11 @@ schemas: dev ## Regenerate the event/dead-letter JSON Schema files from the cont
 docs: dev ## Rewrite the configuration, metrics and chart-values tables in README.md and docs from the code
 	$(PY) -m devtools.docs
 
+.PHONY: train-model
+train-model: dev ## Train the default sentiment model on TweetEval (../shared), write it and its card; then make docs
+	$(PY) -m devtools.train_model
+	$(PY) -m devtools.docs
+
 .PHONY: fetch
 fetch: ## Download Kafka, Spark's Kafka connector and Elasticsearch into $(TS_CACHE_DIR)
 	python3 -m devtools.services kafka fetch >/dev/null

@@ -6,7 +6,9 @@
 - the chart's values table from `charts/tweet-sentiment/values.yaml` and its `# --` comments;
 - the field tables of event v1, the two dead-letter records and the Elasticsearch document
   from the contract's models (`tweet_sentiment_common.contract`, their
-  `Field(description=...)`), with each indexed field's mapping from the job's index templates.
+  `Field(description=...)`), with each indexed field's mapping from the job's index templates;
+- the tweet model's card and the sentiment models' comparison from the card JSON that
+  `make train-model` writes beside the artifact.
 
 Each table sits between `<!-- generated:NAME -->` and `<!-- end generated -->` in exactly one
 document; everything outside the markers is prose and left alone.
@@ -40,6 +42,8 @@ DOCUMENTS = (
     "charts/tweet-sentiment/README.md",
     "docs/design.md",
     "docs/event-schema.md",
+    "docs/model-card.md",
+    "docs/sentiment-quality.md",
     "docs/producer.md",
     "docs/spark-job.md",
 )
@@ -448,6 +452,115 @@ def chart_key_values() -> str:
 
 # ---- the documents ---------------------------------------------------------------------------
 
+# ---- the tweet model's card ------------------------------------------------------------------
+
+
+def _card() -> dict[str, Any]:
+    from sentiment_job.linear_model import bundled_paths
+    from sentiment_job.sentiment import TWEET_MODEL
+
+    card: dict[str, Any] = json.loads(bundled_paths(TWEET_MODEL)[1].read_text(encoding="utf-8"))
+    return card
+
+
+def _confusion(matrix: dict[str, dict[str, int]]) -> str:
+    labels = list(matrix)
+    rows = [
+        (
+            f"**{g}**",
+            *(f"**{matrix[g][p]}**" if g == p else str(matrix[g][p]) for p in labels),
+            str(sum(matrix[g].values())),
+        )
+        for g in labels
+    ]
+    return table(("gold \\ predicted", *labels, "total"), rows)
+
+
+def _scores(row: dict[str, Any]) -> tuple[str, str, str]:
+    return tuple(f"{row[k]:.3f}" for k in ("accuracy", "macro_recall", "macro_f1"))  # type: ignore[return-value]
+
+
+def model_card() -> str:
+    card = _card()
+    hp, data, art = card["hyperparameters"], card["data"], card["artifact"]
+    facts = [
+        ("model", code(card["name"]) + " (`SENTIMENT_MODEL`, the default)"),
+        ("artifact", f"{code('sentiment_job/resources/model/' + art['file'])}, {art['bytes']:,} bytes"),
+        ("artifact sha256", code(art["sha256"]) + " (checked at every load)"),
+        (
+            "train data",
+            f"{code(data['train']['file'])}: {data['train']['n']:,} tweets, sha256 {code(data['train']['sha256'][:16] + '…')}",
+        ),
+        (
+            "selection data",
+            f"{code(data['val']['file'])}: {data['val']['n']:,} tweets, sha256 {code(data['val']['sha256'][:16] + '…')}",
+        ),
+        ("test data", data["test"]),
+        ("estimator", card["method"]["estimator"]),
+        ("features", card["method"]["features"]),
+        ("preprocessing", card["method"]["preprocessing"]),
+        ("selection", card["method"]["selection"]),
+        ("seed", code(card["seed"])),
+        (
+            "training time",
+            f"{card['training_seconds']} s (load average {card['load_average_at_start']} at start)",
+        ),
+        ("environment", ", ".join(f"{k} {v}" for k, v in card["environment"].items())),
+    ]
+    parts = [table(("", ""), facts), "\n**Hyper-parameters** (all of them):\n\n"]
+    parts.append(
+        table(("name", "value"), [(code(k), code(json.dumps(v, ensure_ascii=False))) for k, v in hp.items()])
+    )
+    parts.append("\n**Selection grid** (each point fitted on train, scored on val):\n\n")
+    parts.append(
+        table(
+            ("min_df", "C", "features", "iterations", "accuracy", "macro recall", "macro F1"),
+            [
+                (str(g["min_df"]), str(g["C"]), f"{g['features']:,}", str(g["iterations"]), *_scores(g))
+                for g in card["grid"]
+            ],
+        )
+    )
+    val = card["val"]
+    parts.append(
+        f"\n**On val** (the shipped artifact, scored by the job's own code): accuracy {val['accuracy']:.3f}, "
+        f"macro recall {val['macro_recall']:.3f}, macro F1 {val['macro_f1']:.3f}.\n\n"
+    )
+    parts.append(_confusion(val["confusion"]))
+    return "".join(parts)
+
+
+def sentiment_comparison() -> str:
+    card = _card()
+    rows = [(code(r["model"]), *_scores(r), f"{r['posts_per_second']:,}") for r in card["comparison"]]
+    parts = [
+        table(("model", "accuracy", "macro recall", "macro F1", "posts/s, one core (clean + score)"), rows),
+        f"\nMeasured in one `make train-model` run (load average {card['comparison_load_average']} when the speed "
+        "part started); speed is the best of 5 rounds of CPU time over the 2,000 val posts, one process pinned "
+        "to one core.\n\n**Other approaches tried** in the same run (same features unless named, the chosen C; "
+        "the frontier behind the choice):\n\n",
+        table(
+            ("approach", "accuracy", "macro recall", "macro F1"),
+            [(a["approach"], *_scores(a)) for a in card["alternatives"]],
+        ),
+    ]
+    return "".join(parts)
+
+
+def sentiment_summary() -> str:
+    """The README's short version: quality and speed per model, the default first."""
+    rows = [
+        (
+            code(r["model"]),
+            f"{r['macro_recall']:.3f}",
+            f"{r['macro_f1']:.3f}",
+            f"~{r['posts_per_second'] / 1000:.1f}k posts/s",
+        )
+        for r in _card()["comparison"]
+    ]
+    return table(("model", "macro recall", "macro F1", "one core, clean + score"), rows)
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "config-kafka": config_kafka,
     "config-producer": config_producer,
@@ -462,6 +575,9 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "contract-reasons": contract_reasons,
     "contract-document": contract_document,
     "contract-job-deadletter": contract_job_deadletter,
+    "model-card": model_card,
+    "sentiment-comparison": sentiment_comparison,
+    "sentiment-summary": sentiment_summary,
 }
 
 

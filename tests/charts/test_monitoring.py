@@ -855,7 +855,7 @@ def test_saved_objects_content(saved_objects: list[dict[str, Any]]) -> None:
     assert data_view["attributes"]["title"].split(",")[0] == "tweets-sentiment*"
     assert data_view["attributes"]["timeFieldName"] == "created_at"
     (search,) = by_type["search"]
-    columns = ["created_at", "sentiment", "polarity", "text", "lang", "source"]
+    columns = ["created_at", "sentiment", "polarity", "confidence", "text", "lang", "source"]
     assert search["attributes"]["columns"] == columns
     assert search["attributes"]["sort"] == [["created_at", "desc"]]
     (board,) = by_type["dashboard"]

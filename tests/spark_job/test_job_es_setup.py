@@ -34,6 +34,7 @@ def test_document_template_maps_every_field_with_core_types() -> None:
         "indexed_at": "date",
         "polarity": "float",
         "subjectivity": "float",
+        "confidence": "float",
         "sentiment": "keyword",
         "model": "keyword",
     }

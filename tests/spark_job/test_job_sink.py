@@ -75,6 +75,7 @@ def row(**overrides: Any) -> dict[str, Any]:
         "error": None,
         "polarity": 1.0,
         "subjectivity": 0.75,
+        "confidence": None,
         "sentiment": "Positive",
         "model": "textblob",
     }

@@ -26,7 +26,7 @@ from sentiment_job import job
 from sentiment_job.cleaning import clean_text
 from sentiment_job.es_setup import install
 from sentiment_job.metrics import JobMetrics
-from sentiment_job.sentiment import score_frame
+from sentiment_job.sentiment import DEFAULT_MODEL, score_frame
 from sentiment_job.settings import Settings, Trigger
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
@@ -63,7 +63,7 @@ def corpus(n: int, prefix: str) -> list[dict[str, Any]]:
     return posts
 
 
-def expected_labels(posts: list[dict[str, Any]], model: str = "textblob") -> dict[str, str]:
+def expected_labels(posts: list[dict[str, Any]], model: str = DEFAULT_MODEL) -> dict[str, str]:
     """The label each post must get: the analysis module's pure-Python path as the oracle."""
     scores = score_frame(
         pd.Series([clean_text(p["text"]) for p in posts]),
@@ -110,17 +110,19 @@ def test_console_script_indexes_each_unique_valid_post_once(
     for _id, doc in docs.items():
         assert doc["sentiment"] == labels[_id], (_id, doc)
         assert f"{doc['source']}:{doc['id']}" == _id
-        assert doc["model"] == "textblob"
+        assert doc["model"] == DEFAULT_MODEL
         for field in ("created_at", "ingested_at", "indexed_at"):
             assert ISO_MILLIS.match(doc[field]), (field, doc[field])
         if doc["sentiment"] == "Unsupported":
             assert doc["lang"] == "fr"
             assert doc["polarity"] is None
             assert doc["subjectivity"] is None
+            assert doc["confidence"] is None
         else:
             assert isinstance(doc["polarity"], float)
             assert -1.0 <= doc["polarity"] <= 1.0
-            assert isinstance(doc["subjectivity"], float)
+            assert doc["subjectivity"] is None  # the tweet model has none
+            assert 1 / 3 <= doc["confidence"] <= 1.0
     assert {d["sentiment"] for d in docs.values()} == {"Positive", "Negative", "Neutral", "Unsupported"}
 
     dead = all_docs(es_client, f"{index}-dl")

@@ -110,8 +110,9 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     assert docs["v3"]["sentiment"] == "Unsupported"
     assert docs["v3"]["polarity"] is None
     assert docs["v3"]["subjectivity"] is None
-    assert all(d["model"] == "textblob" for d in docs.values())
-    assert all(0.0 <= d["subjectivity"] <= 1.0 for d in docs.values() if d["subjectivity"] is not None)
+    assert all(d["model"] == "tweeteval-lr" for d in docs.values())
+    assert all(d["subjectivity"] is None for d in docs.values())
+    assert all(0.0 <= d["confidence"] <= 1.0 for d in docs.values() if d["confidence"] is not None)
 
 
 def test_vader_model(spark: Any) -> None:
@@ -122,6 +123,7 @@ def test_vader_model(spark: Any) -> None:
     (doc,) = docs_df.collect()
     assert (doc["model"], doc["sentiment"]) == ("vader", "Negative")
     assert doc["subjectivity"] is None  # VADER has no subjectivity
+    assert doc["confidence"] is None  # nor a probability
 
 
 def test_an_analyzer_failure_dead_letters_only_the_post_at_fault() -> None:
@@ -129,7 +131,8 @@ def test_an_analyzer_failure_dead_letters_only_the_post_at_fault() -> None:
         if any("boom" in t for t in texts):
             raise RuntimeError("analyzer crashed")
         return pd.DataFrame(
-            {"polarity": 0.5, "subjectivity": 0.5, "sentiment": "Positive"}, index=texts.index
+            {"polarity": 0.5, "subjectivity": 0.5, "confidence": None, "sentiment": "Positive"},
+            index=texts.index,
         )
 
     pdf = pd.DataFrame(

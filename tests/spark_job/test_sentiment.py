@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from sentiment_job.cleaning import clean_text
 from sentiment_job.sentiment import (
     LABELS,
+    MODELS,
+    TWEET_MODEL,
     Score,
     get_analyzer,
     is_supported,
@@ -83,7 +85,7 @@ def test_unknown_model_names_the_setting(call) -> None:  # type: ignore[no-untyp
     assert "'bert'" in str(info.value)
 
 
-@pytest.mark.parametrize("model", ["textblob", "vader"])
+@pytest.mark.parametrize("model", MODELS)
 def test_analyzer_built_once(model: str) -> None:
     analyzer = get_analyzer(model)
     assert get_analyzer(model) is analyzer
@@ -142,7 +144,7 @@ def test_empty_text_is_neutral(model: str, expected: Score, text: str | None) ->
     assert get_analyzer(model).score(text) == expected  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("model", ["textblob", "vader"])
+@pytest.mark.parametrize("model", MODELS)
 def test_score_many_is_score(model: str) -> None:
     analyzer = get_analyzer(model)
     assert analyzer.score_many(OWN_TEXTS) == [analyzer.score(t) for t in OWN_TEXTS]
@@ -150,11 +152,18 @@ def test_score_many_is_score(model: str) -> None:
 
 
 @settings(max_examples=150)
-@given(text=st.text(max_size=80), model=st.sampled_from(["textblob", "vader"]))
+@given(text=st.text(max_size=80), model=st.sampled_from(MODELS))
 def test_scores_are_bounded(text: str, model: str) -> None:
     score = get_analyzer(model).score(text)
     assert -1.0 <= score.polarity <= 1.0
-    assert score.label == label_for(model, score.polarity)
+    if model == TWEET_MODEL:
+        # The label is the most probable of three classes.
+        assert score.confidence is not None
+        assert 1 / 3 <= score.confidence <= 1.0
+        assert score.subjectivity is None
+    else:
+        assert score.label == label_for(model, score.polarity)
+        assert score.confidence is None
     if model == "textblob":
         assert score.subjectivity is not None
         assert 0.0 <= score.subjectivity <= 1.0
@@ -186,7 +195,7 @@ def test_is_supported_normalises_the_setting() -> None:
     assert not is_supported("en", frozenset())
 
 
-@pytest.mark.parametrize("model", ["textblob", "vader"])
+@pytest.mark.parametrize("model", MODELS)
 def test_score_frame(model: str) -> None:
     texts = pd.Series(
         ["I love it", "awful day", "bonjour", None, "fine", "x", "y"], index=[10, 11, 12, 13, 14, 15, 16]
@@ -194,13 +203,13 @@ def test_score_frame(model: str) -> None:
     langs = pd.Series(["en", "en-US", "fr", "en", None, math.nan, "de"], index=texts.index)
     out = score_frame(texts, langs, model, LANGS)
 
-    assert list(out.columns) == ["polarity", "subjectivity", "sentiment"]
+    assert list(out.columns) == ["polarity", "subjectivity", "confidence", "sentiment"]
     assert list(out.index) == list(texts.index)
-    assert out["polarity"].dtype == "float64"
-    assert out["subjectivity"].dtype == "float64"
+    for column in ("polarity", "subjectivity", "confidence"):
+        assert out[column].dtype == "float64"
     unsupported = out.loc[[12, 16]]
     assert (unsupported["sentiment"] == "Unsupported").all()
-    assert unsupported[["polarity", "subjectivity"]].isna().all().all()
+    assert unsupported[["polarity", "subjectivity", "confidence"]].isna().all().all()
 
     analyzer = get_analyzer(model)
     for index in (10, 11, 13, 14, 15):
@@ -208,10 +217,12 @@ def test_score_frame(model: str) -> None:
         row = out.loc[index]
         assert row["sentiment"] == expected.label
         assert row["polarity"] == expected.polarity
-        if expected.subjectivity is None:
-            assert math.isnan(row["subjectivity"])
-        else:
-            assert row["subjectivity"] == expected.subjectivity
+        for name in ("subjectivity", "confidence"):
+            value = getattr(expected, name)
+            if value is None:
+                assert math.isnan(row[name])
+            else:
+                assert row[name] == value
     assert out.loc[10, "sentiment"] == "Positive"
     assert out.loc[11, "sentiment"] == "Negative"
     assert out.loc[13, "sentiment"] == "Neutral"
@@ -220,7 +231,7 @@ def test_score_frame(model: str) -> None:
 def test_score_frame_empty_batch() -> None:
     out = score_frame(pd.Series([], dtype=object), pd.Series([], dtype=object), "textblob", LANGS)
     assert len(out) == 0
-    assert list(out.columns) == ["polarity", "subjectivity", "sentiment"]
+    assert list(out.columns) == ["polarity", "subjectivity", "confidence", "sentiment"]
 
 
 def test_score_frame_unknown_model() -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sentiment_job.cleaning import clean_text
-from sentiment_job.sentiment import MODELS, get_analyzer
+from sentiment_job.sentiment import DEFAULT_MODEL, MODELS, get_analyzer
 
 CLASSES = ("negative", "neutral", "positive")
 EXIT_BAD_INPUT = 2
@@ -143,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tweet-sentiment-eval",
         description="Score a sentiment analyzer on labelled JSON Lines; print the metrics as JSON.",
     )
-    parser.add_argument("--model", choices=MODELS, default="textblob", help="analyzer (default: textblob)")
+    parser.add_argument(
+        "--model", choices=MODELS, default=DEFAULT_MODEL, help=f"analyzer (default: {DEFAULT_MODEL})"
+    )
     parser.add_argument(
         "--clean",
         action=argparse.BooleanOptionalAction,

@@ -1,9 +1,13 @@
-"""Sentiment analyzers (TextBlob, VADER) and the batch scorer the Spark job calls.
+"""Sentiment analyzers and the batch scorer the Spark job calls.
 
-Both analyzers are lexicon-based and read their lexicons from files inside their wheels:
-nothing is downloaded at run time and no NLTK corpus is needed (TextBlob's sentiment uses
-its bundled pattern lexicon; only its tokenizers, taggers and classifiers need NLTK data).
-Build an analyzer with ``get_analyzer``: once per process, not per row.
+- ``tweeteval-lr`` (the default): a logistic regression trained on TweetEval's English tweets
+  (``linear_model``; docs/model-card.md). Its polarity is P(positive) - P(negative), its label
+  the most probable class, its confidence that class's probability.
+- ``textblob`` and ``vader``: the lexicon analyzers of the original design. Both read their
+  lexicons from files inside their wheels (TextBlob's sentiment needs no NLTK corpus).
+
+Nothing is downloaded at run time. Build an analyzer with ``get_analyzer``: once per process
+(a Spark Python worker), not per row.
 """
 
 from __future__ import annotations
@@ -14,12 +18,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from .linear_model import CLASSES, LinearModel, bundled_paths
+
 if TYPE_CHECKING:
     import pandas as pd
 
 LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
 NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED = LABELS
-MODELS = ("textblob", "vader")
+TWEET_MODEL = "tweeteval-lr"
+MODELS = (TWEET_MODEL, "textblob", "vader")
+DEFAULT_MODEL = TWEET_MODEL
 # VADER's own recommended cut-offs on the compound score.
 VADER_THRESHOLD = 0.05
 # A post with no language tag is treated as this one.
@@ -29,9 +37,11 @@ UNDETERMINED = "und"
 @dataclass(frozen=True, slots=True)
 class Score:
     polarity: float
-    # None when the model has no such measure (VADER).
+    # None when the model has no such measure (VADER, the tweet model).
     subjectivity: float | None
     label: str
+    # The probability of the label; None for the lexicon analyzers, which have none.
+    confidence: float | None = None
 
 
 class Analyzer(Protocol):
@@ -66,11 +76,16 @@ def _unknown_model(name: str) -> ValueError:
 
 
 def label_for(model: str, polarity: float) -> str:
-    """The label a model's polarity maps to (NaN gives Neutral)."""
+    """The label a lexicon model's polarity maps to (NaN gives Neutral).
+
+    The tweet model's label is its most probable class, which polarity alone does not fix.
+    """
+    if model not in MODELS:
+        raise _unknown_model(model)
     try:
         labeller = _LABELLERS[model]
     except KeyError:
-        raise _unknown_model(model) from None
+        raise ValueError(f"{model}'s label is its most probable class, not a function of polarity") from None
     return labeller(polarity)
 
 
@@ -133,14 +148,39 @@ class VaderAnalyzer:
         return [self.score(text) for text in texts]
 
 
-_ANALYZERS: dict[str, Callable[[], TextBlobAnalyzer | VaderAnalyzer]] = {
+class TweetModelAnalyzer:
+    """The tweet-trained model (``linear_model``), loaded once from the package's artifact
+    after its sha256 is checked against the model card."""
+
+    name = TWEET_MODEL
+
+    def __init__(self) -> None:
+        self.model = LinearModel.load(*bundled_paths(TWEET_MODEL))
+        self.model.probabilities(["warm up"])  # first-call costs (numpy paths) before the first batch
+
+    def score_many(self, texts: Sequence[str]) -> list[Score]:
+        probabilities = self.model.probabilities(list(texts))
+        best = probabilities.argmax(axis=1)
+        polarity = probabilities[:, CLASSES.index(POSITIVE)] - probabilities[:, CLASSES.index(NEGATIVE)]
+        return [
+            Score(float(p), None, CLASSES[b], float(row[b]))
+            for p, b, row in zip(polarity, best, probabilities, strict=True)
+        ]
+
+    def score(self, text: str) -> Score:
+        return self.score_many([text])[0]
+
+
+AnyAnalyzer = TweetModelAnalyzer | TextBlobAnalyzer | VaderAnalyzer
+_ANALYZERS: dict[str, Callable[[], AnyAnalyzer]] = {
+    TWEET_MODEL: TweetModelAnalyzer,
     "textblob": TextBlobAnalyzer,
     "vader": VaderAnalyzer,
 }
 
 
 @functools.cache
-def get_analyzer(name: str) -> TextBlobAnalyzer | VaderAnalyzer:
+def get_analyzer(name: str) -> AnyAnalyzer:
     """The process-wide analyzer for ``name`` (built on first use)."""
     try:
         factory = _ANALYZERS[name]
@@ -167,41 +207,53 @@ def is_supported(lang: object, languages: frozenset[str]) -> bool:
 
 
 def score_frame(texts: pd.Series, langs: pd.Series, model: str, languages: frozenset[str]) -> pd.DataFrame:
-    """Score a batch: columns ``polarity``, ``subjectivity`` (float64) and ``sentiment``.
+    """Score a batch: columns ``polarity``, ``subjectivity``, ``confidence`` (float64) and ``sentiment``.
 
     Rows whose language is not in ``languages`` get ``Unsupported`` and NaN scores (NaN
-    becomes null when Spark converts the frame through Arrow), as does a missing
-    subjectivity. A null text scores as the empty string. The loop runs on plain lists: per
-    row it costs one dict lookup on top of the analyzer itself.
+    becomes null when Spark converts the frame through Arrow), as does a measure the model
+    lacks. A null text scores as the empty string. The lexicon analyzers loop over plain
+    lists (one dict lookup per row on top of the analyzer); the tweet model scores every
+    supported row of the batch in one vectorised call.
     """
+    import numpy as np
     import pandas as pd
 
     analyzer = get_analyzer(model)
-    score = analyzer.polarity_subjectivity
-    labeller = _LABELLERS[model]
-    nan = math.nan
+    size = len(texts)
+    polarity = np.full(size, math.nan)
+    subjectivity = np.full(size, math.nan)
+    confidence = np.full(size, math.nan)
+    sentiment = np.full(size, UNSUPPORTED, dtype=object)
     supported: dict[object, bool] = {}
-    polarities: list[float] = []
-    subjectivities: list[float] = []
-    sentiments: list[str] = []
-    for text, lang in zip(texts.tolist(), langs.tolist(), strict=True):
+    rows: list[int] = []
+    chosen: list[str] = []
+    for row, (text, lang) in enumerate(zip(texts.tolist(), langs.tolist(), strict=True)):
         key = lang if isinstance(lang, str) else None  # NaN != NaN would defeat the cache
         ok = supported.get(key)
         if ok is None:
             ok = supported[key] = is_supported(key, languages)
-        if not ok:
-            polarities.append(nan)
-            subjectivities.append(nan)
-            sentiments.append(UNSUPPORTED)
-            continue
-        polarity, subjectivity = score(text if isinstance(text, str) else "")
-        polarities.append(polarity)
-        subjectivities.append(nan if subjectivity is None else subjectivity)
-        sentiments.append(labeller(polarity))
+        if ok:
+            rows.append(row)
+            chosen.append(text if isinstance(text, str) else "")
+    if isinstance(analyzer, TweetModelAnalyzer):
+        scores = analyzer.score_many(chosen)
+        for row, result in zip(rows, scores, strict=True):
+            polarity[row], confidence[row], sentiment[row] = result.polarity, result.confidence, result.label
+    else:
+        score = analyzer.polarity_subjectivity
+        labeller = _LABELLERS[model]
+        for row, text in zip(rows, chosen, strict=True):
+            value, subjective = score(text)
+            polarity[row] = value
+            sentiment[row] = labeller(value)
+            if subjective is not None:
+                subjectivity[row] = subjective
     return pd.DataFrame(
         {
-            "polarity": pd.Series(polarities, index=texts.index, dtype="float64"),
-            "subjectivity": pd.Series(subjectivities, index=texts.index, dtype="float64"),
-            "sentiment": pd.Series(sentiments, index=texts.index, dtype="object"),
-        }
+            "polarity": polarity,
+            "subjectivity": subjectivity,
+            "confidence": confidence,
+            "sentiment": sentiment,
+        },
+        index=texts.index,
     )

@@ -56,6 +56,7 @@ class Summary:
     labels: dict[str, int]
     mean_polarity: float | None
     mean_subjectivity: float | None
+    mean_confidence: float | None
     most_positive: list[Post]
     most_negative: list[Post]
     created_first: datetime | None = None
@@ -140,6 +141,7 @@ def summary_request(top_n: int = 3) -> dict[str, Any]:
             "labels": {"terms": {"field": "sentiment", "size": 20, "missing": "(none)"}},
             "polarity": {"avg": {"field": "polarity"}},
             "subjectivity": {"avg": {"field": "subjectivity"}},
+            "confidence": {"avg": {"field": "confidence"}},
             "created_first": {"min": {"field": "created_at"}},
             "created_last": {"max": {"field": "created_at"}},
             "first_ingested": {"min": {"field": "ingested_at"}},
@@ -286,6 +288,7 @@ def parse_summary(
         labels=labels,
         mean_polarity=aggs.get("polarity", {}).get("value"),
         mean_subjectivity=aggs.get("subjectivity", {}).get("value"),
+        mean_confidence=aggs.get("confidence", {}).get("value"),
         most_positive=_posts(aggs.get("positive", {})),
         most_negative=_posts(aggs.get("negative", {})),
         created_first=_ms_to_datetime(aggs.get("created_first", {}).get("value")),
@@ -379,12 +382,12 @@ def format_summary(summary: Summary, source: str | None = None, text_width: int 
         lines.append(f"  {label:<{width}}  {count:>8,}  {share:6.1%}  {_bar(share)}".rstrip())
     lines.append("")
     if summary.mean_polarity is not None:
-        subj = (
-            f"   mean subjectivity {summary.mean_subjectivity:.3f}"
-            if summary.mean_subjectivity is not None
-            else ""
-        )
-        lines.append(f"  mean polarity      {summary.mean_polarity:+.3f}{subj}")
+        extra = ""
+        if summary.mean_confidence is not None:
+            extra += f"   mean confidence {summary.mean_confidence:.3f}"
+        if summary.mean_subjectivity is not None:
+            extra += f"   mean subjectivity {summary.mean_subjectivity:.3f}"
+        lines.append(f"  mean polarity      {summary.mean_polarity:+.3f}{extra}")
     if summary.created_first and summary.created_last:
         span = format_duration((summary.created_last - summary.created_first).total_seconds())
         lines.append(

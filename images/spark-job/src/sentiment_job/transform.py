@@ -54,6 +54,8 @@ _KAFKA_DDL = "raw STRING, topic STRING, partition INT, offset BIGINT, kafka_time
 # The document columns the transform fills (strings), then the ones scoring adds.
 _PREPARED_DOC = tuple(f for f in DOC_COLUMNS if f in contract.EVENT_FIELDS_INDEXED or f == "clean_text")
 SCORE_COLUMNS = tuple(f for f in DOC_COLUMNS if f not in _PREPARED_DOC)
+# What the analyzer fills (score_frame's columns); the transform adds `model`.
+_ANALYZER_COLUMNS = tuple(f for f in SCORE_COLUMNS if f != "model")
 
 
 def _ddl(fields: tuple[str, ...]) -> str:
@@ -256,7 +258,8 @@ def _default_score_fn() -> ScoreFn:
 def score_pandas(
     pdf: pd.DataFrame, model: str, languages: frozenset[str], score: ScoreFn | None = None
 ) -> pd.DataFrame:
-    """Add polarity, subjectivity, sentiment, model to prepared rows that have no `reason`.
+    """Add the score columns (polarity, subjectivity, confidence, sentiment, model) to prepared
+    rows that have no `reason`.
 
     The analyzer raising on some text must not fail the batch: the frame is then scored row
     by row and only the rows that still fail are marked `sentiment_error` (dead-lettered).
@@ -266,9 +269,8 @@ def score_pandas(
 
     score = score or _default_score_fn()
     out = pdf.copy()
-    out["polarity"] = np.nan
-    out["subjectivity"] = np.nan
-    out["sentiment"] = None
+    for name in _ANALYZER_COLUMNS:
+        out[name] = None if name == "sentiment" else np.nan
     out["model"] = None
     ok = out["reason"].isna().to_numpy()
     if not ok.any():
@@ -295,7 +297,7 @@ def score_pandas(
 def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None:
     if len(scores) != len(positions):
         raise ValueError(f"score_frame returned {len(scores)} rows for {len(positions)} texts")
-    for name in ("polarity", "subjectivity", "sentiment"):
+    for name in _ANALYZER_COLUMNS:
         out.iloc[positions, _column(out, name)] = scores[name].to_numpy()
 
 

@@ -1,0 +1,196 @@
+"""The tweet-trained sentiment model: a multinomial logistic regression over ``features``.
+
+The artifact is a plain ``.npz`` (numpy arrays only, read with ``allow_pickle=False``, so a
+tampered file cannot run code) beside its model card (``<name>.card.json``), whose sha256 it
+must match before a single array is read. ``devtools.train_model`` writes both.
+
+Scoring reproduces scikit-learn's ``TfidfTransformer(sublinear_tf=True)`` (tf = 1 + ln count,
+times idf, L2-normalised per text), appends the scaled lexicon scores, and applies the
+softmax of the linear layer: numpy only, no scikit-learn in the image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from .features import CHAR_NGRAMS, LEXICON_SCORES, batch_features, lexicon_scores, tokens
+
+# Bumped whenever ``features`` changes what it computes: an artifact trained on other features
+# is refused instead of silently scoring garbage.
+FEATURE_VERSION: Final = 1
+CLASSES: Final = ("Negative", "Neutral", "Positive")
+MODEL_DIR: Final = "resources/model"
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+
+
+class ModelArtifactError(Exception):
+    """The artifact is missing, altered, or was made for other features."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class KeyIndex:
+    """Feature key -> column, as an open-addressing hash table probed for a whole batch at once.
+
+    Keys are already well-mixed 64-bit hashes, so their low bits are the slot; a table at most
+    a quarter full keeps probe runs short. Binary search over the sorted keys cost 18 cache
+    misses per lookup (about half the scoring time); this costs one or two.
+    """
+
+    EMPTY: Final = np.uint64(0)
+
+    def __init__(self, keys: npt.NDArray[np.uint64]) -> None:
+        if np.any(keys == self.EMPTY):
+            raise ModelArtifactError("artifact has a feature key 0, which the index reserves")
+        size = 1 << max(4, int(len(keys) * 4 - 1).bit_length())
+        self.mask = np.uint64(size - 1)
+        self.slots = np.zeros(size, dtype=np.uint64)
+        self.columns = np.zeros(size, dtype=np.int64)
+        pending = np.arange(len(keys), dtype=np.int64)
+        position = keys & self.mask
+        while len(pending):
+            target = position[pending]
+            free = self.slots[target] == self.EMPTY
+            # Of several keys aiming at one free slot, the first takes it; the rest probe on.
+            _, first = np.unique(target, return_index=True)
+            winner = np.zeros(len(pending), dtype=bool)
+            winner[first] = True
+            placed = free & winner
+            self.slots[target[placed]] = keys[pending[placed]]
+            self.columns[target[placed]] = pending[placed]
+            pending = pending[~placed]
+            position[pending] = (position[pending] + np.uint64(1)) & self.mask
+
+    def lookup(self, queries: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
+        """The column of each query key, -1 where it is not a feature of the model."""
+        result = np.full(len(queries), -1, dtype=np.int64)
+        pending = np.arange(len(queries), dtype=np.int64)
+        position = queries & self.mask
+        while len(pending):
+            found = self.slots[position]
+            hit = found == queries[pending]
+            result[pending[hit]] = self.columns[position[hit]]
+            going = ~hit & (found != self.EMPTY)
+            pending, position = pending[going], (position[going] + np.uint64(1)) & self.mask
+        return result
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    keys: npt.NDArray[np.uint64]
+    idf: F32
+    weights: F32  # (len(keys), classes)
+    lexicon_weights: F32  # (len(LEXICON_SCORES), classes)
+    intercept: F32
+    lexicon_scale: float
+    valence: dict[str, float]
+    negations: frozenset[str]
+    index: KeyIndex
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, Any]) -> LinearModel:
+        version = int(arrays["feature_version"])
+        if version != FEATURE_VERSION or tuple(arrays["char_ngrams"].tolist()) != CHAR_NGRAMS:
+            raise ModelArtifactError(
+                f"artifact made for feature version {version}, char n-grams {arrays['char_ngrams'].tolist()}; "
+                f"this code computes version {FEATURE_VERSION}, {list(CHAR_NGRAMS)}: retrain (make train-model)"
+            )
+        if arrays["lexicon_weights"].shape != (len(LEXICON_SCORES), len(CLASSES)):
+            raise ModelArtifactError(
+                f"artifact lexicon weights {arrays['lexicon_weights'].shape}, expected "
+                f"{(len(LEXICON_SCORES), len(CLASSES))}"
+            )
+        if tuple(arrays["classes"].tolist()) != CLASSES:
+            raise ModelArtifactError(
+                f"artifact classes {arrays['classes'].tolist()}, expected {list(CLASSES)}"
+            )
+        words, values = arrays["lexicon_words"].tolist(), arrays["lexicon_valences"].tolist()
+        return cls(
+            keys=arrays["keys"],
+            idf=arrays["idf"],
+            weights=arrays["weights"],
+            lexicon_weights=arrays["lexicon_weights"],
+            intercept=arrays["intercept"],
+            lexicon_scale=float(arrays["lexicon_scale"]),
+            valence=dict(zip(words, values, strict=True)),
+            negations=frozenset(arrays["negations"].tolist()),
+            index=KeyIndex(arrays["keys"]),
+        )
+
+    @classmethod
+    def load(cls, artifact: Path, card: Path) -> LinearModel:
+        """The model in ``artifact``, after checking its sha256 against ``card``."""
+        try:
+            expected = json.loads(card.read_text(encoding="utf-8"))["artifact"]["sha256"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelArtifactError(f"model card {card}: {exc}") from None
+        try:
+            actual = sha256_of(artifact)
+        except OSError as exc:
+            raise ModelArtifactError(f"model artifact {artifact}: {exc.strerror or exc}") from None
+        if actual != expected:
+            raise ModelArtifactError(
+                f"model artifact {artifact} has sha256 {actual}, its card says {expected}: refusing to load it"
+            )
+        with np.load(artifact, allow_pickle=False) as data:
+            return cls.from_arrays({name: data[name] for name in data.files})
+
+    def design(self, token_lists: list[list[str]]) -> tuple[F64, F64]:
+        """Per text: the linear layer's input split as (n-gram part @ weights, lexicon scores)."""
+        size = len(token_lists)
+        found = batch_features(token_lists)
+        index = self.index.lookup(found.keys)
+        hit = index >= 0
+        pairs = found.docs[hit] * len(self.keys) + index[hit]
+        unique, counts = np.unique(pairs, return_counts=True)
+        docs, columns = unique // len(self.keys), unique % len(self.keys)
+        values = (1.0 + np.log(counts)) * self.idf[columns]
+        norms = np.sqrt(np.bincount(docs, values * values, minlength=size))
+        norms[norms == 0] = 1.0
+        values = values / norms[docs]
+        ngram = np.stack(
+            [
+                np.bincount(docs, values * self.weights[columns, k], minlength=size)
+                for k in range(len(CLASSES))
+            ],
+            axis=1,
+        )
+        # bincount with weights gives float64; numpy's stubs say int.
+        return ngram.astype(np.float64, copy=False), lexicon_scores(token_lists, self.valence, self.negations)
+
+    def probabilities(self, texts: list[str]) -> F64:
+        """P(class) per text, rows in ``CLASSES`` order."""
+        if not texts:
+            return np.zeros((0, len(CLASSES)))
+        ngram, lexicon = self.design([tokens(text) for text in texts])
+        # Term by term, not a matrix product: BLAS may round differently with the batch size,
+        # and a post's scores must not depend on the batch it arrived in.
+        logits = ngram + self.intercept
+        for score in range(lexicon.shape[1]):
+            logits += (lexicon[:, score : score + 1] * self.lexicon_scale) * self.lexicon_weights[score]
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        result: F64 = exp / exp.sum(axis=1, keepdims=True)
+        return result
+
+
+def bundled_paths(name: str) -> tuple[Path, Path]:
+    """The artifact and card shipped inside this package for model ``name``."""
+    folder = Path(str(resources.files("sentiment_job").joinpath(MODEL_DIR)))
+    return folder / f"{name}.npz", folder / f"{name}.card.json"
