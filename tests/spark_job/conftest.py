@@ -8,6 +8,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -82,3 +83,12 @@ def indices(es_client: Any) -> Iterator[Callable[[str], str]]:
         for index in (name, f"{name}-dl"):
             es_client.options(ignore_status=404).indices.delete(index=index)
             es_client.options(ignore_status=404).indices.delete_index_template(name=f"{index}-template")
+
+
+@pytest.fixture
+def val_jsonl(shared_dir: Path) -> Path:
+    """TweetEval's val split from ../shared; the test skips where it is absent."""
+    path = shared_dir / "data" / "tweeteval-sentiment" / "val.jsonl"
+    if not path.exists():
+        pytest.skip(f"shared data absent: {path} (set TS_SHARED_DIR)")
+    return path

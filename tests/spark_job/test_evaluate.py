@@ -166,14 +166,6 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
     assert "usage: tweet-sentiment-eval" in capsys.readouterr().err
 
 
-@pytest.fixture
-def val_jsonl(shared_dir: Path) -> Path:
-    path = shared_dir / "data" / "tweeteval-sentiment" / "val.jsonl"
-    if not path.exists():
-        pytest.skip(f"shared data absent: {path} (set TS_SHARED_DIR)")
-    return path
-
-
 @pytest.mark.parametrize("model", ["textblob", "vader"])
 def test_smoke_on_val(val_jsonl: Path, model: str, capsys: pytest.CaptureFixture[str]) -> None:
     with val_jsonl.open(encoding="utf-8") as lines:

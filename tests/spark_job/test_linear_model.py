@@ -180,14 +180,6 @@ def test_score_frame_with_the_tweet_model() -> None:
     assert out["polarity"][0] > 0.3 > -0.3 > out["polarity"][1]
 
 
-@pytest.fixture
-def val_jsonl(shared_dir: Path) -> Path:
-    path = shared_dir / "data" / "tweeteval-sentiment" / "val.jsonl"
-    if not path.exists():
-        pytest.skip(f"shared data absent: {path} (set TS_SHARED_DIR)")
-    return path
-
-
 def test_val_quality_meets_the_targets_and_matches_the_card(val_jsonl: Path) -> None:
     result = evaluate(read_examples(val_jsonl), TWEET_MODEL)
     assert result["macro_recall"] >= 0.70, result
