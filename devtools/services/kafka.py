@@ -79,6 +79,12 @@ def kafka_jars() -> Path:
     return maven_resolve([coordinate, *logging], cache_dir() / "kafka" / v["KAFKA_VERSION"], "Kafka")
 
 
+def format_arguments(cluster_id: str, config: Path) -> list[str]:
+    """kafka-storage's arguments. `--cluster-id=ID`, not `-t ID`: a random id is URL-safe
+    base64 and starts with "-" one time in 64, which argparse would read as an option."""
+    return ["format", f"--cluster-id={cluster_id}", f"--config={config}"]
+
+
 @dataclass
 class KafkaBroker:
     """One broker+controller. `name` separates instances (tests start extra ones to kill)."""
@@ -162,7 +168,7 @@ class KafkaBroker:
         if not (self.data_dir / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
             fmt = spawn(
-                [*self._java(), "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)],
+                [*self._java(), "kafka.tools.StorageTool", *format_arguments(cluster_id, config)],
                 self.home / "format.log",
                 self.home / "format.pid",
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from devtools.services.common import ServiceError, versions
 from devtools.services.elasticsearch import ElasticsearchNode, es_health
-from devtools.services.kafka import KafkaBroker, broker_answers
+from devtools.services.kafka import KafkaBroker, broker_answers, format_arguments
 from tests.conftest import REPO_ROOT, unique
 
 
@@ -75,3 +76,22 @@ def test_es_up_is_idempotent(es_node: ElasticsearchNode) -> None:
     assert ElasticsearchNode().up() is False
     assert es_node.pid() == pid_before
     assert es_health(es_node.url) in ("green", "yellow")
+
+
+def test_kafka_storage_formats_with_a_cluster_id_that_starts_with_a_dash() -> None:
+    """One random id in 64 starts with "-"; `-t ID` made kafka-storage read it as an option."""
+    broker = KafkaBroker(name=f"format-{unique('t')}", port=29092)  # format binds no port
+    broker.home.mkdir(parents=True, exist_ok=True)
+    try:
+        config = broker._write_config()
+        cluster_id = "-" + "A" * 21  # 22 characters, as a base64 UUID
+        done = subprocess.run(
+            [*broker._java(), "kafka.tools.StorageTool", *format_arguments(cluster_id, config)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert f"cluster.id={cluster_id}" in (broker.data_dir / "meta.properties").read_text()
+    finally:
+        shutil.rmtree(broker.home, ignore_errors=True)
