@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.bench.machine import BUSY_LOAD
+
 TARGET_STAGE_VS_CEILING = 0.95
 TARGET_STAGE_VS_ORIGINAL = 2.5
 TARGET_E2E_RATE = 6000
@@ -88,6 +90,8 @@ def render(results: dict[str, Any]) -> str:
     info: dict[str, str] = results["machine"]
     cfg: dict[str, Any] = results["config"]
     out: list[str] = ["# Benchmarks", ""]
+    if results.get("warning"):
+        out += [f"> **{results['warning']}**", ""]
     out += [
         "Numbers from `make bench` (`python -m devtools.bench`), which writes this page. Everything runs on",
         "one machine: Kafka, Elasticsearch, the producer and the Spark job (local mode) share its cores,",
@@ -98,6 +102,19 @@ def render(results: dict[str, Any]) -> str:
         out += [f"> **{note}**", ""]
 
     out += ["## Machine and run", "", table(["", ""], [[k, v] for k, v in info.items()]), ""]
+    loads: list[Any] = results.get("loads", [])
+    if loads:
+        out += [
+            "1-minute load average when each part started and ended (a part starting above "
+            f"{BUSY_LOAD} is a busy measurement; `make bench` then refuses to write this page "
+            "unless `BENCH_ALLOW_BUSY=1`):",
+            "",
+            table(
+                ["part", "load at start", "load at end"],
+                [[p.part, f"{p.before:.2f}", f"{p.after:.2f}"] for p in loads],
+            ),
+            "",
+        ]
     out += [
         f"Each stage number is the median of {cfg['runs']} runs; latency percentiles are the median over "
         f"{cfg['runs']} runs of each run's percentile. Full `make bench` took {results['wall_minutes']:.1f} min.",
