@@ -85,6 +85,37 @@ def stage_rows(stage: StageResult, models: list[str]) -> tuple[list[list[str]], 
     return rows, ratios
 
 
+# How to see where one micro-batch's time goes. Figures belong here only from a quiet run.
+BREAKDOWN_SECTION = [
+    "## 5. Where one micro-batch's time goes",
+    "",
+    "The job logs one line per non-empty micro-batch from Spark's own progress report",
+    "(`sentiment_job.metrics.batch_breakdown`), plus the time its listener took:",
+    "",
+    "```",
+    "batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, "
+    "commit 17 ms; total 215 ms; listener 0.4 ms",
+    "```",
+    "",
+    "- **kafka offsets / kafka batch**: the Kafka source (`latestOffset`, `getBatch`);",
+    "- **planning**: `queryPlanning`, a fixed cost per batch that does not scale with rows;",
+    "- **process+write**: `addBatch`, our `foreachBatch` (parse, validate, clean, score and the",
+    "  bulk write, in one `mapInPandas` pass); the job's `batch N: ... in X s` line is the same",
+    "  span seen from the driver;",
+    "- **commit**: the checkpoint's offset log and commit log (`walCommit` + `commitOffsets`);",
+    "- **listener**: the `StreamingQueryListener` that feeds the metrics.",
+    "",
+    "To get them at 50 posts/s and at saturation, run `make bench` (or only its end-to-end",
+    "parts: `BENCH_SKIP=stage make bench`): its latency part runs the job at 50 posts/s and its",
+    "throughput steps run it up to saturation, and the job's log is kept in the run's log",
+    "directory (printed at the start). `grep 'kafka offsets'` that log.",
+    "",
+    "*Figures: to come from a quiet `make bench` (load average < 1.5 at every part's start);",
+    "none are written here from a busy machine.*",
+    "",
+]
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole page. `results` is what devtools.bench.run collects (see its keys)."""
     info: dict[str, str] = results["machine"]
@@ -325,5 +356,6 @@ def render(results: dict[str, Any]) -> str:
             table(["process", "part", "peak RSS", "VmHWM"], rows),
             "",
         ]
+    out += BREAKDOWN_SECTION
     out += results.get("appendix", [])
     return "\n".join(out).rstrip() + "\n"
