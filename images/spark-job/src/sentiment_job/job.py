@@ -97,7 +97,7 @@ def build_spark(settings: Settings) -> Any:
 def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
     """Start the streaming query (the caller awaits it and registers the listener)."""
     from .batch import process_batch
-    from .transform import prepare
+    from .transform import source_columns
 
     def handle(batch_df: Any, batch_id: int) -> None:
         started = time.monotonic()
@@ -120,7 +120,7 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
     source = spark.readStream.format("kafka").options(**settings.kafka_options()).load()
     # The transform is part of the streaming plan (built once), not rebuilt for every batch.
     return (
-        prepare(source)
+        source_columns(source)
         .writeStream.queryName(QUERY_NAME)
         .option("checkpointLocation", settings.checkpoint_location)
         .foreachBatch(handle)
