@@ -34,6 +34,28 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
     yield pd.DataFrame({"stats": [writer.stats.to_json()]})
 
 
+def warm_partition(frames: Iterator[pd.DataFrame], model: str) -> Iterator[pd.DataFrame]:
+    """Executor side, before the first batch: import the transform and build the analyzer
+    (its lexicon load) in this Python worker, which Spark then reuses for the batches."""
+    import pandas as pd
+
+    from .sentiment import get_analyzer
+    from .transform import prepare_row
+
+    get_analyzer(model)
+    prepare_row(b"{}")
+    for _ in frames:
+        pass
+    yield pd.DataFrame({"warm": [1]})
+
+
+def warm_workers(spark: Any, settings: Settings) -> int:
+    """Start one Python worker per core and warm it; returns how many tasks ran."""
+    cores = max(1, int(spark.sparkContext.defaultParallelism))
+    df = spark.range(cores, numPartitions=cores)
+    return len(df.mapInPandas(partial(warm_partition, model=settings.sentiment_model), "warm INT").collect())
+
+
 def process_batch(source: DataFrame, settings: Settings) -> PartitionStats:
     """Driver side: prepare, score and write one micro-batch of `transform.source_columns`
     rows; raises if any partition could not write (the batch then fails and is replayed)."""
