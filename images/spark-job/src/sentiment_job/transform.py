@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime, timezone
@@ -104,9 +105,13 @@ def _json(value: object) -> str:
     return text[:80]
 
 
+# The extended ISO form Spark's to_timestamp reads (fromisoformat also takes 20260102T0304Z).
+_EXTENDED_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _timestamp(value: object) -> datetime | None:
     """An RFC 3339 timestamp (an offset or Z; none means UTC, the session time zone) or None."""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not _EXTENDED_DATE.match(value):
         return None
     try:
         moment = datetime.fromisoformat(value.strip())
@@ -187,7 +192,8 @@ def prepare_row(value: bytes | None) -> dict[str, Any]:
         "source": string("source"),
         "text": text,
         "clean_text": clean_text(text or "") if failed is None else None,
-        "lang": (string("lang") or "").strip() or contract.UNDETERMINED_LANG,
+        # Spaces only, as SQL trim did: the tag is metadata, kept as the source wrote it.
+        "lang": (string("lang") or "").strip(" ") or contract.UNDETERMINED_LANG,
         "created_at": contract.format_time(created) if created else None,
         "ingested_at": contract.format_time(ingested) if ingested else None,
         "ingested_at_epoch": ingested.timestamp() if ingested else None,
