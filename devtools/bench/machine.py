@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -73,3 +77,79 @@ def machine_info(command: str) -> dict[str, str]:
         "Elasticsearch": v["ES_VERSION"],
         "load average at start (1/5/15 min)": load_average(),
     }
+
+
+# ----------------------------------------------------------------------------- busy guard
+
+# A part that starts with the 1-minute load average above this is not measured on a quiet
+# 2-core machine: its numbers are not written to docs/benchmarks.md unless BENCH_ALLOW_BUSY=1.
+# (The report this replaced was measured at load 4 and overstated latency 4×.)
+BUSY_LOAD = 1.5
+ALLOW_BUSY_ENV = "BENCH_ALLOW_BUSY"
+
+
+def load_1min() -> float:
+    return os.getloadavg()[0]
+
+
+@dataclass
+class PartLoad:
+    """The 1-minute load average when one part of the benchmark started and ended."""
+
+    part: str
+    before: float
+    after: float = math.nan
+
+    def busy(self, threshold: float = BUSY_LOAD) -> bool:
+        return self.before > threshold
+
+
+@dataclass
+class LoadLog:
+    """Records the load average around each part (`with log.part("stage"): ...`)."""
+
+    read: Callable[[], float] = load_1min
+    threshold: float = BUSY_LOAD
+    parts: list[PartLoad] = field(default_factory=list)
+
+    @contextmanager
+    def part(self, name: str) -> Iterator[PartLoad]:
+        record = PartLoad(name, self.read())
+        self.parts.append(record)
+        try:
+            yield record
+        finally:
+            record.after = self.read()
+
+    def busy(self) -> list[PartLoad]:
+        return [p for p in self.parts if p.busy(self.threshold)]
+
+
+def allow_busy(env: Mapping[str, str] | None = None) -> bool:
+    value = (os.environ if env is None else env).get(ALLOW_BUSY_ENV, "")
+    return value.strip().lower() in {"1", "true", "yes"}
+
+
+def busy_warning(busy: list[PartLoad], threshold: float = BUSY_LOAD) -> str:
+    """The warning printed at the top of a page written from a busy run."""
+    loads = ", ".join(f"{p.part} started at {p.before:.2f} (ended {p.after:.2f})" for p in busy)
+    return (
+        f"WARNING: measured on a BUSY machine ({ALLOW_BUSY_ENV}=1): 1-minute load average above "
+        f"{threshold} when these parts started: {loads}. These figures understate what this "
+        "machine does when quiet; do not compare them with a quiet run."
+    )
+
+
+def gate(log: LoadLog, allowed: bool) -> tuple[bool, str | None]:
+    """(write docs/benchmarks.md?, the warning for its top or the refusal's reason)."""
+    busy = log.busy()
+    if not busy:
+        return True, None
+    if allowed:
+        return True, busy_warning(busy, log.threshold)
+    parts = ", ".join(f"{p.part} ({p.before:.2f})" for p in busy)
+    return False, (
+        f"refusing to write the report: the 1-minute load average was above {log.threshold} when "
+        f"these parts started: {parts}. Re-run on a quiet machine, or set {ALLOW_BUSY_ENV}=1 to "
+        "write it anyway with a warning at the top."
+    )

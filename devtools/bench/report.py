@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.bench.machine import BUSY_LOAD
+
 TARGET_STAGE_VS_CEILING = 0.95
 TARGET_STAGE_VS_ORIGINAL = 2.5
 TARGET_E2E_RATE = 6000
@@ -83,11 +85,44 @@ def stage_rows(stage: StageResult, models: list[str]) -> tuple[list[list[str]], 
     return rows, ratios
 
 
+# How to see where one micro-batch's time goes. Figures belong here only from a quiet run.
+BREAKDOWN_SECTION = [
+    "## 5. Where one micro-batch's time goes",
+    "",
+    "The job logs one line per non-empty micro-batch from Spark's own progress report",
+    "(`sentiment_job.metrics.batch_breakdown`), plus the time its listener took:",
+    "",
+    "```",
+    "batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, "
+    "commit 17 ms; total 215 ms; listener 0.4 ms",
+    "```",
+    "",
+    "- **kafka offsets / kafka batch**: the Kafka source (`latestOffset`, `getBatch`);",
+    "- **planning**: `queryPlanning`, a fixed cost per batch that does not scale with rows;",
+    "- **process+write**: `addBatch`, our `foreachBatch` (parse, validate, clean, score and the",
+    "  bulk write, in one `mapInPandas` pass); the job's `batch N: ... in X s` line is the same",
+    "  span seen from the driver;",
+    "- **commit**: the checkpoint's offset log and commit log (`walCommit` + `commitOffsets`);",
+    "- **listener**: the `StreamingQueryListener` that feeds the metrics.",
+    "",
+    "To get them at 50 posts/s and at saturation, run `make bench` (or only its end-to-end",
+    "parts: `BENCH_SKIP=stage make bench`): its latency part runs the job at 50 posts/s and its",
+    "throughput steps run it up to saturation, and the job's log is kept in the run's log",
+    "directory (printed at the start). `grep 'kafka offsets'` that log.",
+    "",
+    "*Figures: to come from a quiet `make bench` (load average < 1.5 at every part's start);",
+    "none are written here from a busy machine.*",
+    "",
+]
+
+
 def render(results: dict[str, Any]) -> str:
     """The whole page. `results` is what devtools.bench.run collects (see its keys)."""
     info: dict[str, str] = results["machine"]
     cfg: dict[str, Any] = results["config"]
     out: list[str] = ["# Benchmarks", ""]
+    if results.get("warning"):
+        out += [f"> **{results['warning']}**", ""]
     out += [
         "Numbers from `make bench` (`python -m devtools.bench`), which writes this page. Everything runs on",
         "one machine: Kafka, Elasticsearch, the producer and the Spark job (local mode) share its cores,",
@@ -98,6 +133,19 @@ def render(results: dict[str, Any]) -> str:
         out += [f"> **{note}**", ""]
 
     out += ["## Machine and run", "", table(["", ""], [[k, v] for k, v in info.items()]), ""]
+    loads: list[Any] = results.get("loads", [])
+    if loads:
+        out += [
+            "1-minute load average when each part started and ended (a part starting above "
+            f"{BUSY_LOAD} is a busy measurement; `make bench` then refuses to write this page "
+            "unless `BENCH_ALLOW_BUSY=1`):",
+            "",
+            table(
+                ["part", "load at start", "load at end"],
+                [[p.part, f"{p.before:.2f}", f"{p.after:.2f}"] for p in loads],
+            ),
+            "",
+        ]
     out += [
         f"Each stage number is the median of {cfg['runs']} runs; latency percentiles are the median over "
         f"{cfg['runs']} runs of each run's percentile. Full `make bench` took {results['wall_minutes']:.1f} min.",
@@ -190,9 +238,9 @@ def render(results: dict[str, Any]) -> str:
                 rows,
             ),
             "",
-            "Where ours spends its time: the JVM half alone (`transform.prepare`: UTF-8 check,",
-            "`from_json`, validation, `clean_text_column`), forced with `noop`, ran at "
-            f"{fmt_rate(stage.median('prepare', 'jvm'))} posts/s.",
+            "Where ours spends its time: parsing, validation and cleaning alone (`transform.prepare`:",
+            "UTF-8 decode, `json.loads`, the contract's rules, `clean_text`, in one `mapInPandas`",
+            f"pass without scoring), forced with `noop`, ran at {fmt_rate(stage.median('prepare', 'python'))} posts/s.",
             "",
             "Every run (posts/s):",
             "",
@@ -308,5 +356,6 @@ def render(results: dict[str, Any]) -> str:
             table(["process", "part", "peak RSS", "VmHWM"], rows),
             "",
         ]
+    out += BREAKDOWN_SECTION
     out += results.get("appendix", [])
     return "\n".join(out).rstrip() + "\n"

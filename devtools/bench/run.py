@@ -9,6 +9,9 @@ Settings (env):
   BENCH_SKIP             comma-separated parts to skip: stage, latency, throughput
   BENCH_NOTE             a note to print at the top of the page (e.g. why the run is preliminary)
   BENCH_OUTPUT           where to write the page (default docs/benchmarks.md)
+  BENCH_ALLOW_BUSY=1     write the page even if the 1-minute load average was above 1.5 when a
+                         part started (the page then opens with a bold warning giving the loads);
+                         without it such a run writes its page only to the run's log directory
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.bench import e2e, stage
-from devtools.bench.machine import load_average, machine_info
+from devtools.bench.machine import LoadLog, allow_busy, gate, load_average, machine_info
 from devtools.bench.memory import MemorySampler
 from devtools.bench.report import fmt_s, render
 from devtools.bench.stats import median, percentile
@@ -77,7 +80,7 @@ def next_rate(steps: list[e2e.Step], rates: list[float], tried: set[float]) -> f
     return mid if mid not in tried and last.rate / max(good) > 1.3 else None
 
 
-def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env) -> None:
+def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env, loads: LoadLog) -> None:
     with MemorySampler() as sampler:
         for model in cfg["e2e_models"]:
             print(f"[e2e] {model}: starting the job", flush=True)
@@ -86,9 +89,11 @@ def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env) -> None:
                 results["startup"][model] = p.wait_ready(600, sampler)
                 if model == cfg["latency_model"] and "latency" not in cfg["skip"]:
                     for rate in cfg["latency_rates"]:
-                        results["latency"][rate] = latency(cfg, p, rate, sampler)
+                        with loads.part(f"latency {rate}/s ({model})"):
+                            results["latency"][rate] = latency(cfg, p, rate, sampler)
                 if "throughput" not in cfg["skip"]:
-                    results["steps"][model] = throughput(cfg, p, sampler)
+                    with loads.part(f"throughput ({model})"):
+                        results["steps"][model] = throughput(cfg, p, sampler)
                     good = [s.rate for s in results["steps"][model] if s.sustained]
                     results["sustained"][model] = max(good) if good else 0.0
             except Exception as exc:
@@ -159,6 +164,8 @@ def main() -> int:
         "sustained": {},
         "startup": {},
     }
+    loads = LoadLog()
+    results["loads"] = loads.parts
     if cfg["quick"]:
         results["notes"].append(
             "BENCH_QUICK=1 smoke run: single runs, small data, short windows; not representative."
@@ -168,9 +175,10 @@ def main() -> int:
 
     if "stage" not in cfg["skip"]:
         print("[stage] sentiment stage throughput", flush=True)
-        results["stage"] = stage.run(
-            cfg["posts"], cfg["models"], cfg["runs"], workdir, cfg["stage_partitions"]
-        )
+        with loads.part("stage"):
+            results["stage"] = stage.run(
+                cfg["posts"], cfg["models"], cfg["runs"], workdir, cfg["stage_partitions"]
+            )
 
     if not {"latency", "throughput"} <= cfg["skip"]:
         kafka, es = KafkaBroker(), ElasticsearchNode()
@@ -182,7 +190,7 @@ def main() -> int:
             env = e2e.Env(
                 kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id
             )
-            run_e2e(cfg, results, env)
+            run_e2e(cfg, results, env, loads)
         except ServiceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1
@@ -192,6 +200,14 @@ def main() -> int:
 
     results["machine"]["load average at end (1/5/15 min)"] = load_average()
     results["wall_minutes"] = (time.monotonic() - t0) / 60
+    write, message = gate(loads, allow_busy())
+    if not write:
+        # Keep what was measured, but not as the project's report.
+        kept = workdir / "benchmarks.md"
+        kept.write_text(render(results))
+        print(f"error: {message}\n(the page of this run is in {kept})", file=sys.stderr, flush=True)
+        return 3
+    results["warning"] = message
     cfg["output"].write_text(render(results))
     print(f"wrote {cfg['output']} after {results['wall_minutes']:.1f} min", flush=True)
     return 0

@@ -4,8 +4,8 @@ All three score the same N synthetic posts (the producer's generator, published 
 JSON exactly as the producer would), held in a parquet file shaped like the rows of Spark's
 Kafka source:
 
-- `spark`: the job's own transform (`sentiment_job.transform.enrich`: parse and validate in
-  the JVM, clean in the JVM, score with `mapInPandas`) on the job's own session configs
+- `spark`: the job's own transform (`sentiment_job.transform.enrich`: parse, validate,
+  clean and score in one `mapInPandas` pass) on the job's own session configs
   with `local[2]`, forced with the `noop` sink;
 - `python`: one process looping over the same `clean_text` + `score_frame` (the per-core
   ceiling of the same code);
@@ -78,7 +78,7 @@ def ours(spark: Any, path: Path, model: str, partitions: int) -> float:
 
 
 def prepare_only(spark: Any, path: Path, partitions: int) -> float:
-    """The JVM half of ours alone (parse, validate, clean): where the time goes."""
+    """Parse, validate and clean alone (one Python pass, no scoring): where the time goes."""
     from sentiment_job.transform import prepare
 
     df = spark.read.parquet(str(path))
@@ -177,7 +177,7 @@ def run(posts: int, models: list[str], runs: int, workdir: Path, partitions: int
                 ):
                     result.runs.setdefault(f"{name}/{model}", []).append(posts / seconds)
             result.runs.setdefault("original/textblob", []).append(posts / original(spark, data))
-            result.runs.setdefault("prepare/jvm", []).append(posts / prepare_only(spark, data, partitions))
+            result.runs.setdefault("prepare/python", []).append(posts / prepare_only(spark, data, partitions))
             print(
                 f"[stage] run {i + 1}/{runs}: "
                 + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in sorted(result.runs.items())),

@@ -1,4 +1,4 @@
-"""clean_text: examples, properties, and equality with the Spark SQL version."""
+"""clean_text: examples and properties (the one implementation: the job runs it in its Python workers)."""
 
 from __future__ import annotations
 
@@ -115,8 +115,6 @@ FRAGMENTS = [
 tweetish = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(max_size=3)), max_size=25).map("".join)
 # Any str at all, lone surrogates included: clean_text must not raise on them either.
 any_text = st.text(alphabet=st.characters(exclude_categories=()), max_size=60)
-# What can reach Spark: UTF-8 encodable.
-spark_text = st.one_of(tweetish, st.text(max_size=40))
 
 
 EXAMPLES = [
@@ -216,7 +214,7 @@ def test_emoji_preserved(parts: list[tuple[str, str]]) -> None:
         assert emoji in out
 
 
-# --- the Spark SQL version -------------------------------------------------------------
+# --- hard cases ------------------------------------------------------------------------
 
 
 def _tricky_cases() -> list[str]:
@@ -251,59 +249,13 @@ def _jsonl_texts(path: Path, limit: int) -> Iterator[str]:
                 yield data["text"]
 
 
-@pytest.fixture(scope="module")
-def local_spark():  # type: ignore[no-untyped-def]
-    """A small local session for this module, stopped at its end (one already running, from
-    another module, is used and left running)."""
-    from pyspark.sql import SparkSession
-
-    active = SparkSession.getActiveSession()
-    if active is not None and active.sparkContext._jsc is not None:
-        yield active
-        return
-    session = (
-        SparkSession.builder.master("local[1]")
-        .appName("test-cleaning")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-def _spark_clean(spark, texts: list[str | None]) -> list[str | None]:  # type: ignore[no-untyped-def]
-    from pyspark.sql import functions as F
-
-    df = spark.createDataFrame(list(enumerate(texts)), "i int, t string")
-    rows = df.select("i", cleaning.clean_text_column(F.col("t")).alias("c")).collect()
-    return [row.c for row in sorted(rows, key=lambda row: row.i)]
-
-
-def _assert_same(texts: list[str], spark_out: list[str | None]) -> None:
-    assert len(spark_out) == len(texts)
-    differ = [(t, py, sql) for t, sql in zip(texts, spark_out, strict=True) if (py := clean_text(t)) != sql]
-    assert not differ, f"{len(differ)} of {len(texts)} differ; (input, python, spark): {differ[:3]}"
-
-
-@pytest.mark.spark
-def test_spark_equals_python_on_corpus(local_spark, shared_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_total_and_idempotent_on_hard_cases_and_the_corpus(shared_dir: Path) -> None:
     texts = _tricky_cases()
     if SAMPLES.exists():
         texts += list(_jsonl_texts(SAMPLES, 10_000))
     val = shared_dir / "data" / "tweeteval-sentiment" / "val.jsonl"
     if val.exists():
         texts += list(_jsonl_texts(val, 2000))
-    # A null text stays null in SQL (clean_text(None) would give "").
-    *out, null = _spark_clean(local_spark, [*texts, None])
-    assert null is None
-    _assert_same(texts, out)
-
-
-@pytest.mark.spark
-@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck))
-@given(batch=st.lists(spark_text, min_size=100, max_size=500))
-def test_spark_equals_python_generated(local_spark, batch: list[str]) -> None:  # type: ignore[no-untyped-def]
-    _assert_same(batch, _spark_clean(local_spark, batch))
+    for text in texts:
+        once = clean_text(text)
+        assert clean_text(once) == once, text[:80]

@@ -76,7 +76,7 @@ def test_every_invalid_record_gets_its_reason_and_valid_ones_none(spark: Any) ->
     # A missing lang is "und"; tags keep their case.
     assert valid["v4"]["lang"] == "und"
     assert valid["v2"]["lang"] == "en-GB"
-    # Cleaning runs in the JVM (the analysis worker's SQL twin of clean_text).
+    # Cleaning runs in the Python worker (cleaning.clean_text, the one implementation).
     assert valid["v4"]["clean_text"] == "& plain words here tagged"
 
 

@@ -1,6 +1,6 @@
-"""One micro-batch of prepared rows: score and write them, partition by partition.
+"""One micro-batch of Kafka rows: prepare, score and write them, partition by partition.
 
-Scoring and writing share one `mapInPandas` pass so each row crosses the JVM/Python
+Parsing, validation, cleaning, scoring and writing share one `mapInPandas` pass so each row crosses the JVM/Python
 boundary once (Arrow), and the only thing collected on the driver is one small stats
 record per partition.
 """
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from .settings import Settings
 from .sink import PartitionStats, PartitionWriter, merge_stats, shared_client
-from .transform import score_pandas
+from .transform import prepare_pandas, score_pandas
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,18 +23,41 @@ STATS_DDL = "stats STRING"
 
 
 def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Iterator[pd.DataFrame]:
-    """Executor side: score each Arrow batch, bulk-write it, then yield this partition's stats."""
+    """Executor side: prepare and score each Arrow batch of `transform.source_columns` rows,
+    bulk-write it, then yield this partition's stats."""
     import pandas as pd
 
     writer = PartitionWriter(shared_client(settings), settings)
     for pdf in frames:
-        scored = score_pandas(pdf, settings.sentiment_model, settings.sentiment_languages)
+        scored = score_pandas(prepare_pandas(pdf), settings.sentiment_model, settings.sentiment_languages)
         writer.write_rows(cast("list[dict[str, Any]]", scored.to_dict("records")))  # str column names
     yield pd.DataFrame({"stats": [writer.stats.to_json()]})
 
 
-def process_batch(prepared: DataFrame, settings: Settings) -> PartitionStats:
-    """Driver side: score and write one micro-batch of `transform.prepare` rows; raises if
-    any partition could not write (the batch then fails and is replayed)."""
-    rows = prepared.mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
+def warm_partition(frames: Iterator[pd.DataFrame], model: str) -> Iterator[pd.DataFrame]:
+    """Executor side, before the first batch: import the transform and build the analyzer
+    (its lexicon load) in this Python worker, which Spark then reuses for the batches."""
+    import pandas as pd
+
+    from .sentiment import get_analyzer
+    from .transform import prepare_row
+
+    get_analyzer(model)
+    prepare_row(b"{}")
+    for _ in frames:
+        pass
+    yield pd.DataFrame({"warm": [1]})
+
+
+def warm_workers(spark: Any, settings: Settings) -> int:
+    """Start one Python worker per core and warm it; returns how many tasks ran."""
+    cores = max(1, int(spark.sparkContext.defaultParallelism))
+    df = spark.range(cores, numPartitions=cores)
+    return len(df.mapInPandas(partial(warm_partition, model=settings.sentiment_model), "warm INT").collect())
+
+
+def process_batch(source: DataFrame, settings: Settings) -> PartitionStats:
+    """Driver side: prepare, score and write one micro-batch of `transform.source_columns`
+    rows; raises if any partition could not write (the batch then fails and is replayed)."""
+    rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
     return merge_stats(row["stats"] for row in rows)

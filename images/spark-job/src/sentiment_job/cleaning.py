@@ -1,11 +1,8 @@
-"""Text cleaning before sentiment scoring, in two implementations that give the same output.
+"""Text cleaning before sentiment scoring: ``clean_text``, the one implementation (the job
+runs it in its Python workers, in the same pass that parses and scores the posts).
 
-``clean_text`` is the canonical, pure-Python version; ``clean_text_column`` builds the same
-pipeline from Spark SQL expressions so it can run in the JVM. Both use the regular
-expressions below, written in the subset of syntax that Python's ``re`` and
-``java.util.regex`` read identically: explicit character classes instead of ``\\s``, ``\\w``,
-``.``, ``$`` or case-insensitive flags (those are Unicode-aware in Python and ASCII-only or
-line-terminator-aware in Java).
+The regular expressions below use explicit character classes instead of ``\\s``, ``\\w``,
+``.``, ``$`` or case-insensitive flags, so what they match is spelled out.
 
 Pipeline (each step replaces what it removes by a space, so removal cannot glue two pieces
 of text into a new entity, URL or mention; that is what makes the cleaning idempotent):
@@ -26,13 +23,7 @@ of text into a new entity, URL or mention; that is what makes the cleaning idemp
 
 from __future__ import annotations
 
-import functools
-import operator
 import re
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pyspark is only imported where the JVM path is used
-    from pyspark.sql import Column
 
 # Every character Python's str.isspace() accepts (29 of them); Java's \s knows only 6.
 WHITESPACE_CLASS = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -44,11 +35,6 @@ _MENTION_BODY = rf"@{_HANDLE}+(?:[-.]{_HANDLE}+){{0,8}}"
 # 1a. "&" followed by bodies that each decode to "&": collapse the whole run at once.
 _AMP_BODY = r"(?:amp;|#0*38;|#[xX]0*26;)"
 AMP_RUN_PATTERN = rf"&{_AMP_BODY}+"
-# java.util.regex recurses once per repetition of a group and overflows a 1 MB thread stack
-# after ~1,500 bodies, so the JVM path repeats a bounded version instead: each pass takes up
-# to AMP_RUN_PASS_BODIES more bodies of every run; a body has at least 4 characters.
-AMP_RUN_PASS_BODIES = 100
-AMP_RUN_PASS_PATTERN = rf"&{_AMP_BODY}{{1,{AMP_RUN_PASS_BODIES}}}"
 # 1b. Named and numeric entities; group 1 = name, 2 = decimal digits, 3 = hex digits.
 ENTITY_PATTERN = r"&(?:(lt|gt|quot|apos|nbsp)|#0*([0-9]{1,7})|#[xX]0*([0-9a-fA-F]{1,6}));"
 NAMED_ENTITIES = {"lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\xa0"}
@@ -121,7 +107,7 @@ def unescape_html(text: str) -> str:
 def clean_text(text: str) -> str:
     """Clean one post's text for sentiment scoring. Pure, idempotent, total on ``str``.
 
-    ``None`` (a null text column) gives ``""``; the Spark version keeps SQL null.
+    ``None`` (a null text column) gives ``""``.
     """
     if not text:
         return ""
@@ -135,96 +121,3 @@ def clean_text(text: str) -> str:
     if "#" in text:
         text = _HASHTAG.sub(" ", text)
     return _WHITESPACE_RUN.sub(" ", text).strip(" ")
-
-
-def clean_text_column(col: Column) -> Column:
-    """The same cleaning as a Spark SQL expression (runs in the JVM, no Python worker).
-
-    Proven equal to ``clean_text`` by tests/spark_job/test_cleaning.py, except that a null
-    input stays null.
-    """
-    from pyspark.sql import functions as F
-
-    def contains(*chars: str) -> Column:
-        return functools.reduce(operator.or_, (F.instr(col, char) > 0 for char in chars))
-
-    def replace(text: Column, pattern: str, replacement: str = " ") -> Column:
-        return F.regexp_replace(text, pattern, replacement)
-
-    # The shortcuts of clean_text: skip the steps that cannot match. The conditions test the
-    # input column (an entity can decode to "@" or "#"), never the intermediate text: Spark
-    # would evaluate a condition on it, then the chosen branch, each computing it again.
-    text = F.when(contains("&"), _unescape_html_expr(col)).otherwise(col)
-    text = F.when(
-        contains("@", "&"),
-        replace(replace(replace(text, RT_PREFIX_PATTERN, ""), URL_PATTERN), MENTION_PATTERN),
-    ).otherwise(replace(text, URL_PATTERN))
-    text = F.when(contains("#", "&"), replace(text, HASHTAG_PATTERN)).otherwise(text)
-    return F.btrim(replace(text, WHITESPACE_RUN_PATTERN), F.lit(" "))
-
-
-def _unescape_html_expr(col: Column) -> Column:
-    """SQL twin of ``unescape_html``."""
-    from pyspark.sql import functions as F
-
-    # Enough bounded passes for the longest possible run in this text.
-    passes = F.floor(F.length(col) / (4 * AMP_RUN_PASS_BODIES)).cast("int") + 1
-    text = F.aggregate(
-        F.sequence(F.lit(1), passes),
-        col,
-        lambda acc, _: F.regexp_replace(acc, AMP_RUN_PASS_PATTERN, "&"),
-    )
-    # Numeric entities need arithmetic on the match, which regexp_replace cannot do: split
-    # around the entities, decode the list of matches, and zip the two lists back together.
-    # (`text` is evaluated twice here; only for posts that contain "&".)
-    pieces = F.split(text, ENTITY_PATTERN, -1)
-    entities = F.regexp_extract_all(text, F.lit(ENTITY_PATTERN), F.lit(0))
-    decoded = F.transform(entities, _decode_entity_expr)
-    return F.array_join(F.zip_with(pieces, F.concat(decoded, F.array(F.lit(""))), _concat_pair), "")
-
-
-def _concat_pair(left: Column, right: Column) -> Column:
-    from pyspark.sql import functions as F
-
-    return F.concat(left, right)
-
-
-def _decode_entity_expr(entity: Column) -> Column:
-    """SQL twin of ``_decode_entity`` for one matched entity string."""
-    from pyspark.sql import functions as F
-
-    def group(index: int) -> Column:
-        return F.regexp_extract(entity, ENTITY_PATTERN, index)
-
-    name, decimal, hexadecimal = group(1), group(2), group(3)
-    # Guarded by the WHEN: ANSI mode would reject a cast of "".
-    codepoint = (
-        F.when(decimal != "", decimal.cast("long"))
-        .when(hexadecimal != "", F.conv(hexadecimal, 16, 10).cast("long"))
-        .otherwise(F.lit(0))
-    )
-    is_decodable = (
-        (codepoint > 0)
-        & (codepoint <= MAX_CODEPOINT)
-        & ~codepoint.between(*SURROGATES)
-        & ~codepoint.isin(sorted(UNDECODED_CODEPOINTS))
-    )
-    char = F.decode(F.unhex(_utf16be_hex(codepoint)), "UTF-16BE")
-    (first_key, first_value), *rest = NAMED_ENTITIES.items()
-    decoded = F.when(name == first_key, F.lit(first_value))
-    for key, value in rest:
-        decoded = decoded.when(name == key, F.lit(value))
-    return decoded.when(is_decodable, char).otherwise(entity)
-
-
-def _utf16be_hex(codepoint: Column) -> Column:
-    """Hex of a code point's UTF-16BE encoding (a surrogate pair above U+FFFF).
-
-    Not UTF-32: Java's UTF-32 decoder drops U+FEFF at the start as a byte-order mark.
-    """
-    from pyspark.sql import functions as F
-
-    offset = codepoint - 0x10000
-    return F.when(codepoint < 0x10000, F.lpad(F.hex(codepoint), 4, "0")).otherwise(
-        F.concat(F.hex(F.shiftright(offset, 10) + 0xD800), F.hex(offset.bitwiseAND(0x3FF) + 0xDC00))
-    )

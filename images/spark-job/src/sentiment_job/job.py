@@ -97,7 +97,7 @@ def build_spark(settings: Settings) -> Any:
 def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
     """Start the streaming query (the caller awaits it and registers the listener)."""
     from .batch import process_batch
-    from .transform import prepare
+    from .transform import source_columns
 
     def handle(batch_df: Any, batch_id: int) -> None:
         started = time.monotonic()
@@ -117,10 +117,13 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
             time.monotonic() - started,
         )
 
-    source = spark.readStream.format("kafka").options(**settings.kafka_options()).load()
+    options = settings.kafka_options()
+    # At least one task per core even when the topic has fewer partitions than there are cores.
+    options.setdefault("minPartitions", str(max(1, int(spark.sparkContext.defaultParallelism))))
+    source = spark.readStream.format("kafka").options(**options).load()
     # The transform is part of the streaming plan (built once), not rebuilt for every batch.
     return (
-        prepare(source)
+        source_columns(source)
         .writeStream.queryName(QUERY_NAME)
         .option("checkpointLocation", settings.checkpoint_location)
         .foreachBatch(handle)
@@ -206,6 +209,21 @@ def main(argv: list[str] | None = None) -> int:
         spark.stop()
 
 
+def _warm(spark: Any, settings: Settings) -> None:
+    """Start and warm the Python workers before the first batch (else the first batch pays
+    for the worker start-up and the analyzer's lexicon load). Best effort: a failure here
+    shows again, with its real cause, in the first batch."""
+    from .batch import warm_workers
+
+    started = time.monotonic()
+    try:
+        tasks = warm_workers(spark, settings)
+    except Exception as exc:
+        log.warning("could not warm the Python workers: %s", _first_line(exc))
+        return
+    log.info("%d Python workers warm in %.1fs", tasks, time.monotonic() - started)
+
+
 def run(spark: Any, settings: Settings, metrics: Any) -> int:
     """Start the query and wait for it; 0 when it ended normally or on SIGTERM."""
     from pyspark.errors import StreamingQueryException
@@ -213,6 +231,7 @@ def run(spark: Any, settings: Settings, metrics: Any) -> int:
     from .metrics import progress_listener
 
     spark.streams.addListener(progress_listener(metrics, settings.kafka_topic))
+    _warm(spark, settings)
     query = start_query(spark, settings, metrics)
     stopping = threading.Event()
 

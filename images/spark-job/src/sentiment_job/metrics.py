@@ -181,6 +181,29 @@ def _partition_count(offsets: Any) -> int:
     return sum(len(p) for p in parsed.values() if isinstance(p, Mapping))
 
 
+# Spark's phases of one micro-batch (StreamingQueryProgress.durationMs), in the order they run,
+# named for what they are in this job: the Kafka source's offset and batch reads, then
+# `addBatch` (our foreachBatch: parse, validate, clean, score and bulk-write in one pass),
+# then the checkpoint commit.
+BATCH_PHASES = (
+    ("kafka offsets", ("latestOffset",)),
+    ("kafka batch", ("getBatch",)),
+    ("planning", ("queryPlanning",)),
+    ("process+write", ("addBatch",)),
+    ("commit", ("walCommit", "commitOffsets")),
+)
+
+
+def batch_breakdown(progress: Any) -> str:
+    """One log line of where a micro-batch's time went, from Spark's own progress report."""
+    durations: Mapping[str, Any] = progress.durationMs or {}
+    parts = [
+        f"{label} {sum(int(durations.get(key) or 0) for key in keys)} ms" for label, keys in BATCH_PHASES
+    ]
+    total = int(durations.get("triggerExecution") or 0)
+    return f"batch {progress.batchId} ({int(progress.numInputRows or 0)} rows): {', '.join(parts)}; total {total} ms"
+
+
 def progress_listener(metrics: JobMetrics, topic: str) -> Any:
     """A `StreamingQueryListener` feeding `metrics` (built lazily: pyspark is heavy)."""
     from pyspark.sql.streaming.listener import StreamingQueryListener
@@ -190,8 +213,15 @@ def progress_listener(metrics: JobMetrics, topic: str) -> Any:
             log.info("query started: id=%s run=%s", event.id, event.runId)
 
         def onQueryProgress(self, event: Any) -> None:
+            started = time.perf_counter()
             try:
                 metrics.record_progress(event.progress, topic)
+                if event.progress.numInputRows:
+                    log.info(
+                        "%s; listener %.1f ms",
+                        batch_breakdown(event.progress),
+                        (time.perf_counter() - started) * 1000,
+                    )
             except Exception:  # a metrics bug must not take the query down
                 log.exception("could not record query progress")
 

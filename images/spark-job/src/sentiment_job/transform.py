@@ -1,12 +1,11 @@
-"""Kafka record → validated, cleaned, scored row. Spark expressions plus one pandas step.
+"""Kafka record → validated, cleaned, scored row, in one Python pass per partition.
 
-`prepare` runs entirely in the JVM: UTF-8 check, `from_json` with the explicit event v1
-schema, validation, timestamp parsing and text cleaning. Every row comes out, valid or
-not; an invalid one carries a `reason` (a short code) and an `error` (a sentence) and is
-later written to the dead-letter index instead of failing the query. `score_pandas` adds
-the sentiment columns to a pandas frame of prepared rows (used by the job's writer and by
-`enrich`). Nothing here may raise on bad data: only `try_*` functions touch input values,
-so ANSI mode (Spark 4's default) cannot turn a bad post into a failed batch.
+The JVM only selects the Kafka columns (`source_columns`). `prepare_pandas` then decodes,
+parses, validates (with the contract's rules) and cleans (`cleaning.clean_text`) each
+record in the Python worker, and `score_pandas` adds the sentiment columns, all inside the
+one `mapInPandas` pass the rows take anyway. Every row comes out, valid or not; an invalid
+one carries a `reason` (a short code) and an `error` (a sentence) and is later written to
+the dead-letter index instead of failing the query. Nothing here may raise on bad data.
 
 `enrich(df, settings)` is the whole transform on a DataFrame with a `value` column and no
 Kafka, for the benchmark, the demo and the tests.
@@ -14,13 +13,17 @@ Kafka, for the benchmark, the demo and the tests.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from tweet_sentiment_common import contract
 
+from .cleaning import clean_text
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -35,13 +38,8 @@ SCHEMA_VERSION = contract.SCHEMA_VERSION
 SOURCES = contract.SOURCES
 # `<source>:<id>` is the document _id, and Elasticsearch caps _id at 512 bytes.
 MAX_ID_BYTES = contract.MAX_DOC_ID_BYTES
-CORRUPT = "_corrupt_record"
-# The event fields a document is made of, every one as VARIANT, so a field of the wrong JSON
-# type (an id that is a number, a text that is an object) is seen and rejected instead of
-# silently coerced to a string, which is what a STRING field in from_json does.
-# author_id/url are not indexed, so not read.
+# The event fields a document is made of (author_id/url are not indexed, so not read).
 EVENT_READ_FIELDS = ("schema_version", *contract.EVENT_FIELDS_INDEXED)
-EVENT_SCHEMA_DDL = ", ".join(f"{name} VARIANT" for name in EVENT_READ_FIELDS) + f", {CORRUPT} STRING"
 ISO_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
 
 # Reasons a record is dead-lettered (the `reason` field and the metrics label).
@@ -74,176 +72,160 @@ PREPARED_DDL = f"{_KAFKA_DDL}, {_ddl(_PREPARED_DOC)}, ingested_at_epoch DOUBLE, 
 SCORED_DDL = f"{PREPARED_DDL}, {_ddl(SCORE_COLUMNS)}"
 
 
-def _type_of(v: Column) -> Column:
-    from pyspark.sql import functions as F
-
-    return F.coalesce(F.schema_of_variant(v), F.lit("nothing"))
-
-
-def _string(v: Column) -> Column:
-    """The field as a string if it is a JSON string, else null."""
-    from pyspark.sql import functions as F
-
-    return F.when(F.schema_of_variant(v) == "STRING", F.try_variant_get(v, "$", "string"))
+# The Kafka columns, selected in the JVM (no parsing there: the one Python pass does it).
+SOURCE_DDL = "value BINARY, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
+_MISSING = object()  # a field absent from the event (JSON null is None)
 
 
-def _json(v: Column) -> Column:
-    """The field as JSON text (for error messages), truncated."""
-    from pyspark.sql import functions as F
-
-    return F.coalesce(F.substring(F.to_json(v), 1, 80), F.lit("nothing"))
-
-
-def _blank(text: Column) -> Column:
-    """Null, empty or only whitespace (Unicode-aware: NBSP, ideographic space...)."""
-    return text.isNull() | ~text.rlike("(?U)\\S")
-
-
-def _iso(ts: Column) -> Column:
-    from pyspark.sql import functions as F
-
-    return F.date_format(ts, ISO_FORMAT)
-
-
-def prepare(df: DataFrame) -> DataFrame:
+def source_columns(df: DataFrame) -> DataFrame:
     """Kafka-shaped rows (`value` binary or string; `topic`, `partition`, `offset`,
-    `timestamp` when present) → PREPARED_DDL rows, invalid ones with a `reason`."""
+    `timestamp` when present) → SOURCE_DDL rows, for `prepare_pandas`."""
     from pyspark.sql import functions as F
-
-    from .cleaning import clean_text_column
 
     columns = set(df.columns)
 
     def kafka(name: str, dtype: str) -> Column:
         return F.col(name).cast(dtype) if name in columns else F.lit(None).cast(dtype)
 
-    value = F.col("value").cast("string")
-    raw = F.make_valid_utf8(value)
-    base = df.select(
-        raw.alias("raw"),
-        F.is_valid_utf8(value).alias("_utf8"),
+    return df.select(
+        F.col("value").cast("binary").alias("value"),
         kafka("topic", "string").alias("topic"),
         kafka("partition", "int").alias("partition"),
         kafka("offset", "bigint").alias("offset"),
-        _iso(kafka("timestamp", "timestamp")).alias("kafka_timestamp"),
+        F.date_format(kafka("timestamp", "timestamp"), ISO_FORMAT).alias("kafka_timestamp"),
     )
-    event = F.from_json(F.col("raw"), EVENT_SCHEMA_DDL, {"columnNameOfCorruptRecord": CORRUPT})
-    parsed = base.withColumn("e", event)
-    e = {name: F.col(f"e.{name}") for name in ("schema_version", "id", "source", "text", "lang")}
-    post_id, source, text = _string(e["id"]), _string(e["source"]), _string(e["text"])
-    lang_given = F.schema_of_variant(e["lang"]).isNotNull() & (_type_of(e["lang"]) != "VOID")
-    created = F.try_to_timestamp(_string(F.col("e.created_at")))
-    ingested = F.try_to_timestamp(_string(F.col("e.ingested_at")))
 
-    def absent(v: Column) -> Column:
-        return _type_of(v).isin("nothing", "VOID")
 
-    def not_a_string(v: Column) -> Column:
-        return ~absent(v) & (_type_of(v) != "STRING")
+def _json(value: object) -> str:
+    """A field as JSON text (for error messages), truncated."""
+    if value is _MISSING:
+        return "nothing"
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except ValueError:
+        text = repr(value)
+    return text[:80]
 
-    def required_string(name: str, value: Column) -> list[tuple[Column, str, Column]]:
-        """missing_field (absent, null, blank) then wrong_type (not a JSON string)."""
-        v = F.col(f"e.{name}")
-        return [
-            (
-                absent(v) | (~not_a_string(v) & _blank(value)),
-                "missing_field",
-                F.lit(f"{name} is missing or blank"),
-            ),
-            (
-                not_a_string(v),
-                "wrong_type",
-                F.concat(F.lit(f"{name} must be a string, got "), _json(v)),
-            ),
-        ]
 
-    def timestamp(name: str, parsed: Column) -> list[tuple[Column, str, Column]]:
-        v = F.col(f"e.{name}")
-        return [
-            *required_string(name, _string(v)),
-            (
-                parsed.isNull(),
-                "bad_value",
-                F.concat(F.lit(f"{name} must be an RFC 3339 timestamp, got "), _json(v)),
-            ),
-        ]
+# The extended ISO form Spark's to_timestamp reads (fromisoformat also takes 20260102T0304Z).
+_EXTENDED_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
-    # Reason codes: contract.JOB_REASONS (the one vocabulary shared with the producer).
-    checks: list[tuple[Column, str, Column]] = [
-        (_blank(F.col("raw")), "bad_json", F.lit("the record has no value (empty or a tombstone)")),
-        (~F.col("_utf8"), "bad_encoding", F.lit("the value is not valid UTF-8")),
-        (
-            F.col("e").isNull() | F.col(f"e.{CORRUPT}").isNotNull(),
-            "bad_json",
-            F.lit("the value is not a JSON object"),
-        ),
-        (
-            (_type_of(e["schema_version"]) != "BIGINT")
-            | (F.try_variant_get(e["schema_version"], "$", "bigint") != SCHEMA_VERSION),
-            "unsupported_schema_version",
-            F.concat(F.lit(f"schema_version must be {SCHEMA_VERSION}, got "), _json(e["schema_version"])),
-        ),
-        *required_string("id", post_id),
-        *required_string("source", source),
-        (
-            ~source.isin(*SOURCES),
-            "bad_value",
-            F.concat(F.lit(f"source must be one of {', '.join(SOURCES)}, got "), _json(e["source"])),
-        ),
-        (
-            F.octet_length(F.concat(source, F.lit(":"), post_id)) > MAX_ID_BYTES,
-            "bad_value",
-            F.lit(f"<source>:<id> is longer than {MAX_ID_BYTES} UTF-8 bytes"),
-        ),
-        *required_string("text", text),
-        (
-            lang_given & _string(e["lang"]).isNull(),
-            "wrong_type",
-            F.concat(F.lit("lang must be a string, got "), _json(e["lang"])),
-        ),
-        *timestamp("created_at", created),
-        *timestamp("ingested_at", ingested),
-    ]
-    reason: Any = F
-    error: Any = F
-    for failed, code, message in checks:
-        reason = reason.when(failed, F.lit(code))
-        error = error.when(failed, message)
 
-    lang = F.coalesce(F.nullif(F.trim(_string(e["lang"])), F.lit("")), F.lit("und"))
-    enriched = parsed.select(
-        "raw",
-        "topic",
-        "partition",
-        "offset",
-        "kafka_timestamp",
-        post_id.alias("id"),
-        source.alias("source"),
-        text.alias("text"),
-        lang.alias("lang"),
-        _iso(created).alias("created_at"),
-        _iso(ingested).alias("ingested_at"),
-        (F.unix_micros(ingested) / F.lit(1_000_000.0)).alias("ingested_at_epoch"),
-        reason.alias("reason"),
-        error.alias("error"),
-    )
-    return enriched.select(
-        "raw",
-        "topic",
-        "partition",
-        "offset",
-        "kafka_timestamp",
-        "id",
-        "source",
-        "text",
-        F.when(F.col("reason").isNull(), clean_text_column(F.col("text"))).alias("clean_text"),
-        "lang",
-        "created_at",
-        "ingested_at",
-        "ingested_at_epoch",
-        "reason",
-        "error",
-    )
+def _timestamp(value: object) -> datetime | None:
+    """An RFC 3339 timestamp (an offset or Z; none means UTC, the session time zone) or None."""
+    if not isinstance(value, str) or not _EXTENDED_DATE.match(value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _required_string(event: dict[str, Any], name: str) -> tuple[str, str] | None:
+    """missing_field (absent, null, blank) then wrong_type (not a JSON string)."""
+    value = event.get(name, _MISSING)
+    if value is _MISSING or value is None or (isinstance(value, str) and contract.is_blank(value)):
+        return "missing_field", f"{name} is missing or blank"
+    if not isinstance(value, str):
+        return "wrong_type", f"{name} must be a string, got {_json(value)}"
+    return None
+
+
+def validate(raw: str | None, utf8: bool, event: object) -> tuple[str, str] | None:
+    """(reason, error) of the first rule an event breaks, or None. Reason codes:
+    contract.JOB_REASONS (the one vocabulary shared with the producer)."""
+    if raw is None or contract.is_blank(raw):
+        return "bad_json", "the record has no value (empty or a tombstone)"
+    if not utf8:
+        return "bad_encoding", "the value is not valid UTF-8"
+    if not isinstance(event, dict):
+        return "bad_json", "the value is not a JSON object"
+    version = event.get("schema_version", _MISSING)
+    if type(version) is not int or version != SCHEMA_VERSION:
+        return "unsupported_schema_version", f"schema_version must be {SCHEMA_VERSION}, got {_json(version)}"
+    for name in ("id", "source"):
+        if failed := _required_string(event, name):
+            return failed
+    if event["source"] not in SOURCES:
+        return "bad_value", f"source must be one of {', '.join(SOURCES)}, got {_json(event['source'])}"
+    if not contract.id_fits(event["source"], event["id"]):
+        return "bad_value", f"<source>:<id> is longer than {MAX_ID_BYTES} UTF-8 bytes"
+    if failed := _required_string(event, "text"):
+        return failed
+    lang = event.get("lang")
+    if lang is not None and not isinstance(lang, str):
+        return "wrong_type", f"lang must be a string, got {_json(lang)}"
+    for name in ("created_at", "ingested_at"):
+        if failed := _required_string(event, name):
+            return failed
+        if _timestamp(event[name]) is None:
+            return "bad_value", f"{name} must be an RFC 3339 timestamp, got {_json(event[name])}"
+    return None
+
+
+def prepare_row(value: bytes | None) -> dict[str, Any]:
+    """One Kafka value → the prepared columns (PREPARED_DDL minus the Kafka ones). Never raises."""
+    raw: str | None = None
+    utf8 = True
+    event: object = None
+    if value is not None:
+        try:
+            raw = value.decode("utf-8")
+        except UnicodeDecodeError:
+            raw, utf8 = value.decode("utf-8", "replace"), False
+        if utf8 and not contract.is_blank(raw):
+            try:
+                event = json.loads(raw)
+            except (ValueError, RecursionError):
+                event = None
+    failed = validate(raw, utf8, event)
+    fields: dict[str, Any] = event if isinstance(event, dict) else {}
+
+    def string(name: str) -> str | None:
+        v = fields.get(name)
+        return v if isinstance(v, str) else None
+
+    created, ingested = _timestamp(fields.get("created_at")), _timestamp(fields.get("ingested_at"))
+    text = string("text")
+    return {
+        "raw": raw,
+        "id": string("id"),
+        "source": string("source"),
+        "text": text,
+        "clean_text": clean_text(text or "") if failed is None else None,
+        # Spaces only, as SQL trim did: the tag is metadata, kept as the source wrote it.
+        "lang": (string("lang") or "").strip(" ") or contract.UNDETERMINED_LANG,
+        "created_at": contract.format_time(created) if created else None,
+        "ingested_at": contract.format_time(ingested) if ingested else None,
+        "ingested_at_epoch": ingested.timestamp() if ingested else None,
+        "reason": failed[0] if failed else None,
+        "error": failed[1] if failed else None,
+    }
+
+
+_PREPARED_COLUMNS = tuple(part.split()[0] for part in PREPARED_DDL.split(", "))
+
+
+def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
+    """SOURCE_DDL rows → PREPARED_DDL rows: parse, validate, clean (in this Python worker)."""
+    import pandas as pd
+
+    rows = [prepare_row(v) for v in pdf["value"]]
+    out = pd.DataFrame.from_records(rows, columns=[c for c in _PREPARED_COLUMNS if c not in pdf.columns])
+    for name in ("topic", "partition", "offset", "kafka_timestamp"):
+        out[name] = pdf[name].to_numpy()
+    return out[list(_PREPARED_COLUMNS)]
+
+
+def prepare_batches(frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    for pdf in frames:
+        yield prepare_pandas(pdf)
+
+
+def prepare(df: DataFrame) -> DataFrame:
+    """Kafka-shaped rows → PREPARED_DDL rows, invalid ones with a `reason` (one Python pass)."""
+    return source_columns(df).mapInPandas(prepare_batches, PREPARED_DDL)
 
 
 ScoreFn = Callable[..., "pd.DataFrame"]
@@ -309,14 +291,15 @@ def _column(out: pd.DataFrame, name: str) -> int:
 def score_batches(
     frames: Iterable[pd.DataFrame], model: str, languages: frozenset[str]
 ) -> Iterator[pd.DataFrame]:
+    """SOURCE_DDL frames → SCORED_DDL frames: prepare and score in the same pass."""
     for pdf in frames:
-        yield score_pandas(pdf, model, languages)
+        yield score_pandas(prepare_pandas(pdf), model, languages)
 
 
-def score(prepared: DataFrame, settings: Settings) -> DataFrame:
-    """mapInPandas over prepared rows: SCORED_DDL rows (the analyzer is cached per worker)."""
+def score(df: DataFrame, settings: Settings) -> DataFrame:
+    """One mapInPandas over Kafka-shaped rows: SCORED_DDL rows (the analyzer is cached per worker)."""
     model, languages = settings.sentiment_model, settings.sentiment_languages
-    return prepared.mapInPandas(lambda frames: score_batches(frames, model, languages), SCORED_DDL)
+    return source_columns(df).mapInPandas(lambda frames: score_batches(frames, model, languages), SCORED_DDL)
 
 
 def enrich(df: DataFrame, settings: Settings) -> tuple[DataFrame, DataFrame]:
@@ -329,7 +312,7 @@ def enrich(df: DataFrame, settings: Settings) -> tuple[DataFrame, DataFrame]:
     """
     from pyspark.sql import functions as F
 
-    scored = score(prepare(df), settings)
+    scored = score(df, settings)
     docs = scored.where(F.col("reason").isNull()).select(*DOC_COLUMNS)
     dead = scored.where(F.col("reason").isNotNull()).select(*DEADLETTER_COLUMNS)
     return docs, dead
