@@ -5,7 +5,7 @@ Settings (env):
   BENCH_RUNS             runs per measurement (default 3; quick 1)
   BENCH_POSTS            posts in the sentiment-stage data set (default 20000; quick 2000)
   BENCH_RATES            comma-separated producer rates to step through (posts/s)
-  BENCH_E2E_MODELS       analyzers to run end to end (default textblob,vader; quick textblob)
+  BENCH_E2E_MODELS       analyzers to run end to end (default tweeteval-lr,textblob; quick tweeteval-lr)
   BENCH_SKIP             comma-separated parts to skip: stage, latency, throughput
   BENCH_NOTE             a note to print at the top of the page (e.g. why the run is preliminary)
   BENCH_OUTPUT           where to write the page (default docs/benchmarks.md)
@@ -33,6 +33,7 @@ from devtools.services.common import REPO_ROOT, ServiceError, state_dir, version
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
 from devtools.services.spark_jars import spark_kafka_jars
+from sentiment_job.sentiment import DEFAULT_MODEL, MODELS
 
 
 def config() -> dict[str, Any]:
@@ -43,8 +44,10 @@ def config() -> dict[str, Any]:
         "quick": quick,
         "runs": int(env("BENCH_RUNS") or (1 if quick else 3)),
         "posts": int(env("BENCH_POSTS") or (2000 if quick else 20000)),
-        "models": ["textblob", "vader"],
-        "e2e_models": (env("BENCH_E2E_MODELS") or ("textblob" if quick else "textblob,vader")).split(","),
+        "models": list(MODELS),
+        "e2e_models": (
+            env("BENCH_E2E_MODELS") or (DEFAULT_MODEL if quick else f"{DEFAULT_MODEL},textblob")
+        ).split(","),
         "rates": [float(r) for r in rates.split(",")],
         "skip": set(filter(None, (env("BENCH_SKIP") or "").split(","))),
         "partitions": 3,
@@ -53,7 +56,7 @@ def config() -> dict[str, Any]:
         "window": 15.0 if quick else 60.0,
         "drain_timeout": 120.0 if quick else 300.0,
         "latency_rates": [50, 1000],
-        "latency_model": "textblob",
+        "latency_model": DEFAULT_MODEL,
         "latency_warmup": 5.0,
         "latency_window": 15.0 if quick else 30.0,
         "output": Path(env("BENCH_OUTPUT") or REPO_ROOT / "docs" / "benchmarks.md"),
