@@ -8,11 +8,13 @@ from typing import Any
 
 from devtools.bench.machine import BUSY_LOAD
 
-TARGET_STAGE_VS_CEILING = 0.95
+# Issue 10's targets (median of 3 on a quiet 2-core machine).
+TARGET_STAGE_VS_CEILING = 0.85
 TARGET_STAGE_VS_ORIGINAL = 2.5
 TARGET_E2E_RATE = 6000
-TARGET_P99_INDEXED = 1.0
-TARGET_P99_SEARCHABLE = 2.0
+# p99 latency targets (s) by producer rate (posts/s).
+TARGET_P99_INDEXED = {50: 0.5, 1000: 1.0}
+TARGET_P99_SEARCHABLE = {50: 1.5}
 
 
 @dataclass
@@ -163,7 +165,7 @@ def render(results: dict[str, Any]) -> str:
             r = ratios[f"ceiling/{model}"]
             summary.append(
                 [
-                    f"sentiment stage ({model}) ≥ 95% of the 2-core pure-Python ceiling",
+                    f"sentiment stage ({model}) ≥ {TARGET_STAGE_VS_CEILING:.0%} of the 2-core pure-Python ceiling",
                     fmt_pct(r),
                     met(None if math.isnan(r) else r >= TARGET_STAGE_VS_CEILING),
                 ]
@@ -171,7 +173,7 @@ def render(results: dict[str, Any]) -> str:
         r = ratios.get("original/textblob", math.nan)
         summary.append(
             [
-                "sentiment stage (textblob) ≥ 2.5× the original row-UDF approach",
+                f"sentiment stage (textblob) ≥ {TARGET_STAGE_VS_ORIGINAL}× the original row-UDF approach",
                 fmt_ratio(r),
                 met(None if math.isnan(r) else r >= TARGET_STAGE_VS_ORIGINAL),
             ]
@@ -186,22 +188,17 @@ def render(results: dict[str, Any]) -> str:
             ]
         )
     lat = results.get("latency", {})
-    if 50 in lat:
-        p99i, p99s = lat[50]["indexed"][99], lat[50]["searchable"][99]
-        summary.append(
-            [
-                "p99 latency to indexed ≤ 1 s at 50 posts/s",
-                fmt_s(p99i),
-                met(None if math.isnan(p99i) else p99i <= 1),
-            ]
-        )
-        summary.append(
-            [
-                "p99 latency to searchable ≤ 2 s at 50 posts/s",
-                fmt_s(p99s),
-                met(None if math.isnan(p99s) else p99s <= 2),
-            ]
-        )
+    for kind, targets in (("indexed", TARGET_P99_INDEXED), ("searchable", TARGET_P99_SEARCHABLE)):
+        for rate, limit in targets.items():
+            if rate in lat:
+                p99 = lat[rate][kind][99]
+                summary.append(
+                    [
+                        f"p99 latency to {kind} ≤ {limit:g} s at {rate:,} posts/s",
+                        fmt_s(p99),
+                        met(None if math.isnan(p99) else p99 <= limit),
+                    ]
+                )
     out += ["## Against the targets", "", table(["target", "measured", ""], summary), ""]
 
     # ------------------------------------------------------------------ stage
