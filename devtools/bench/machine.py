@@ -7,6 +7,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -106,15 +107,31 @@ class PartLoad:
 
 @dataclass
 class LoadLog:
-    """Records the load average around each part (`with log.part("stage"): ...`)."""
+    """Records the load average around each part (`with log.part("stage"): ...`).
+
+    With `settle_seconds`, a part first waits (up to that long) for the 1-minute average to
+    fall under the threshold: the previous part's own load lingers in it for a minute or two,
+    and that is not another process competing with this one.
+    """
 
     read: Callable[[], float] = load_1min
     threshold: float = BUSY_LOAD
     parts: list[PartLoad] = field(default_factory=list)
+    settle_seconds: float = 0.0
+    poll_seconds: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+
+    def _settled(self) -> float:
+        load, waited = self.read(), 0.0
+        while load > self.threshold and waited < self.settle_seconds:
+            self.sleep(self.poll_seconds)
+            waited += self.poll_seconds
+            load = self.read()
+        return load
 
     @contextmanager
     def part(self, name: str) -> Iterator[PartLoad]:
-        record = PartLoad(name, self.read())
+        record = PartLoad(name, self._settled())
         self.parts.append(record)
         try:
             yield record

@@ -167,7 +167,8 @@ def main() -> int:
         "sustained": {},
         "startup": {},
     }
-    loads = LoadLog()
+    # Up to 4 min for the previous part's own load to fade before the next one starts.
+    loads = LoadLog(settle_seconds=240.0)
     results["loads"] = loads.parts
     if cfg["quick"]:
         results["notes"].append(

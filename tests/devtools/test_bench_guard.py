@@ -79,3 +79,24 @@ def test_the_flag_is_explicit() -> None:
     assert allow_busy({}) is False
     assert allow_busy({ALLOW_BUSY_ENV: "0"}) is False
     assert allow_busy({ALLOW_BUSY_ENV: "1"}) is True
+
+
+def test_a_part_waits_for_the_previous_parts_load_to_fade() -> None:
+    naps: list[float] = []
+    loads = LoadLog(
+        read=iter([2.4, 1.9, 1.2, 0.8]).__next__, settle_seconds=60, poll_seconds=5, sleep=naps.append
+    )
+    with loads.part("latency 1000/s"):
+        pass
+    assert naps == [5, 5]
+    assert (loads.parts[0].before, loads.parts[0].after) == (1.2, 0.8)
+    assert loads.busy() == []
+
+
+def test_a_machine_that_stays_busy_is_busy_after_the_wait() -> None:
+    naps: list[float] = []
+    loads = LoadLog(read=iter([3.0] * 5).__next__, settle_seconds=10, poll_seconds=5, sleep=naps.append)
+    with loads.part("stage"):
+        pass
+    assert naps == [5, 5]
+    assert [p.part for p in loads.busy()] == ["stage"]
