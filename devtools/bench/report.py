@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.bench.breakdown import table as breakdown_table
 from devtools.bench.machine import BUSY_LOAD
 
 # Issue 10's targets (median of 3 on a quiet 2-core machine).
@@ -112,8 +113,7 @@ BREAKDOWN_SECTION = [
     "throughput steps run it up to saturation, and the job's log is kept in the run's log",
     "directory (printed at the start). `grep 'kafka offsets'` that log.",
     "",
-    "*Figures: to come from a quiet `make bench` (load average < 1.5 at every part's start);",
-    "none are written here from a busy machine.*",
+    "`python -m devtools.bench.breakdown JOB_LOG` summarises such a log; this run's table follows.",
     "",
 ]
 
@@ -354,5 +354,16 @@ def render(results: dict[str, Any]) -> str:
             "",
         ]
     out += BREAKDOWN_SECTION
+    phases: dict[str, dict[str, float]] = results.get("breakdown") or {}
+    if phases:
+        out += [
+            f"Medians over this run's job log ({cfg['latency_model']}: the latency part's batches and the "
+            "throughput steps'):",
+            "",
+            *breakdown_table(phases),
+            "",
+        ]
+    else:
+        out += ["*No breakdown lines in this run's job log.*", ""]
     out += results.get("appendix", [])
     return "\n".join(out).rstrip() + "\n"

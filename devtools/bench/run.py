@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from devtools.bench import e2e, stage
+from devtools.bench import breakdown, e2e, stage
 from devtools.bench.machine import LoadLog, allow_busy, gate, load_average, machine_info
 from devtools.bench.memory import MemorySampler
 from devtools.bench.report import fmt_s, render
@@ -202,6 +202,7 @@ def main() -> int:
             for svc in started:
                 svc.down()
 
+    results["breakdown"] = breakdown.from_run(workdir, cfg["latency_model"])
     results["machine"]["load average at end (1/5/15 min)"] = load_average()
     results["wall_minutes"] = (time.monotonic() - t0) / 60
     write, message = gate(loads, allow_busy())

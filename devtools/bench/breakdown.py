@@ -1,0 +1,88 @@
+"""Where a micro-batch's time goes: the job's per-batch log lines, summarised by batch size.
+
+The job logs one line per non-empty micro-batch (`sentiment_job.metrics.batch_breakdown`):
+
+    batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, commit 17 ms; total 215 ms; listener 0.4 ms
+
+`python -m devtools.bench.breakdown JOB_LOG` prints the median of every phase for small
+batches (the 50 posts/s latency runs: at most SMALL rows) and large ones (saturation: at
+least LARGE rows), the table `make bench` puts in docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from devtools.bench.stats import median
+
+LINE = re.compile(
+    r"batch \d+ \((?P<rows>\d+) rows\): (?P<phases>[^;]+); total (?P<total>\d+) ms; listener (?P<listener>[\d.]+) ms"
+)
+PHASE = re.compile(r"(?P<name>[a-z+ ]+?) (?P<ms>\d+) ms")
+SMALL, LARGE = 200, 3000
+
+
+def parse(lines: Iterable[str]) -> list[dict[str, float]]:
+    """One dict per breakdown line: rows, each phase (ms), total and listener (ms)."""
+    batches = []
+    for line in lines:
+        match = LINE.search(line)
+        if not match:
+            continue
+        batch = {"rows": float(match["rows"])}
+        for phase in PHASE.finditer(match["phases"]):
+            batch[phase["name"].strip()] = float(phase["ms"])
+        batch |= {"total": float(match["total"]), "listener": float(match["listener"])}
+        batches.append(batch)
+    return batches
+
+
+def summarise(batches: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    """{"small" | "large": {phase: median ms, "batches": n}} for the buckets that have batches."""
+    buckets = {
+        "small": [b for b in batches if b["rows"] <= SMALL],
+        "large": [b for b in batches if b["rows"] >= LARGE],
+    }
+    out: dict[str, dict[str, float]] = {}
+    for name, group in buckets.items():
+        if group:
+            phases = [k for k in group[0] if k != "rows"]
+            out[name] = {k: median([b.get(k, 0.0) for b in group]) for k in ["rows", *phases]}
+            out[name]["batches"] = float(len(group))
+    return out
+
+
+def table(summary: dict[str, dict[str, float]]) -> list[str]:
+    if not summary:
+        return []
+    phases = [k for k in next(iter(summary.values())) if k not in {"rows", "batches"}]
+    head = ["batches", "n", "median rows", *[f"{p} (ms)" for p in phases]]
+    label = {"small": f"≤ {SMALL} rows (50 posts/s)", "large": f"≥ {LARGE:,} rows (saturation)"}
+    lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
+    for name, values in summary.items():
+        cells = [label[name], f"{values['batches']:.0f}", f"{values['rows']:,.0f}"]
+        cells += [f"{values[p]:,.1f}" if p == "listener" else f"{values[p]:,.0f}" for p in phases]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def from_run(workdir: Path, model: str) -> dict[str, dict[str, float]]:
+    """The summary of one bench run's job log for ``model`` (empty when it has none)."""
+    logs = sorted(workdir.glob(f"bench-*-{model}/job.log"))
+    return summarise(
+        [b for log in logs for b in parse(log.read_text(encoding="utf-8", errors="replace").splitlines())]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    paths = [Path(a) for a in (argv if argv is not None else sys.argv[1:])]
+    batches = [b for p in paths for b in parse(p.read_text(encoding="utf-8", errors="replace").splitlines())]
+    print("\n".join(table(summarise(batches))) or "no breakdown lines found")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
