@@ -3,9 +3,9 @@
 Reads TweetEval's train split (``$TS_SHARED_DIR/data/tweeteval-sentiment/train.jsonl``), selects
 the hyper-parameters on its validation split, and writes into the job's package:
 
-- ``resources/model/tweeteval-lr.npz``: the arrays ``sentiment_job.linear_model`` scores with;
+- ``resources/model/tweet-lr.npz``: the arrays ``sentiment_job.linear_model`` scores with;
   written byte-for-byte reproducibly (fixed zip timestamps, one BLAS thread);
-- ``resources/model/tweeteval-lr.card.json``: the model card (data and its sha256, method,
+- ``resources/model/tweet-lr.card.json``: the model card (data and its sha256, method,
   every hyper-parameter, seed, the selection grid, val scores and confusion matrix, the
   artifact's sha256, which the job checks at load), plus the comparison every model ×
   val quality × single-core posts/s measured in this same run. ``make docs`` renders it
@@ -41,7 +41,7 @@ from sentiment_job.features import CHAR_NGRAMS, LEXICON_SCORES, batch_features, 
 from sentiment_job.linear_model import CLASSES, FEATURE_VERSION, LinearModel, sha256_of
 from sentiment_job.sentiment import MODELS, get_analyzer, score_frame
 
-MODEL_NAME = "tweeteval-lr"
+MODEL_NAME = "tweet-lr"
 SEED = 20261129
 # The selection grid (every combination is fitted and scored on val).
 GRID_MIN_DF = (2, 3)

@@ -5,7 +5,7 @@ Settings (env):
   BENCH_RUNS             runs per measurement (default 3; quick 1)
   BENCH_POSTS            posts in the sentiment-stage data set (default 20000; quick 2000)
   BENCH_RATES            comma-separated producer rates to step through (posts/s)
-  BENCH_E2E_MODELS       analyzers to run end to end (default tweeteval-lr,textblob; quick tweeteval-lr)
+  BENCH_E2E_MODELS       analyzers to run end to end (default tweet-lr,textblob; quick tweet-lr)
   BENCH_SKIP             comma-separated parts to skip: stage, latency, throughput
   BENCH_NOTE             a note to print at the top of the page (e.g. why the run is preliminary)
   BENCH_OUTPUT           where to write the page (default docs/benchmarks.md)

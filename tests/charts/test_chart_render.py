@@ -102,7 +102,7 @@ def test_values_schema_is_closed_everywhere() -> None:
         "replay",
         "synthetic",
     ]
-    assert props["job"]["properties"]["sentimentModel"]["enum"] == ["tweeteval-lr", "textblob", "vader"]
+    assert props["job"]["properties"]["sentimentModel"]["enum"] == ["tweet-lr", "textblob", "vader"]
 
 
 # ---- producer ---------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_defaults() -> None:
     assert s.es_hosts == "http://localhost:9200"
     assert (s.es_index, s.es_deadletter_index) == ("tweets-sentiment", "tweets-sentiment-deadletter")
     assert (s.es_bulk_chunk_size, s.es_max_retries) == (500, 5)
-    assert s.sentiment_model == "tweeteval-lr"
+    assert s.sentiment_model == "tweet-lr"
     assert s.sentiment_languages == frozenset({"en", "und"})
     assert s.trigger == Trigger(available_now=False, interval_ms=0)
     assert (s.metrics_host, s.metrics_port) == ("0.0.0.0", 9109)

@@ -110,7 +110,7 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     assert docs["v3"]["sentiment"] == "Unsupported"
     assert docs["v3"]["polarity"] is None
     assert docs["v3"]["subjectivity"] is None
-    assert all(d["model"] == "tweeteval-lr" for d in docs.values())
+    assert all(d["model"] == "tweet-lr" for d in docs.values())
     assert all(d["subjectivity"] is None for d in docs.values())
     assert all(0.0 <= d["confidence"] <= 1.0 for d in docs.values() if d["confidence"] is not None)
 

@@ -45,7 +45,7 @@ OWN_LABELLED = [
 
 
 def test_default_model_is_the_tweet_model() -> None:
-    assert DEFAULT_MODEL == TWEET_MODEL == "tweeteval-lr"
+    assert DEFAULT_MODEL == TWEET_MODEL == "tweet-lr"
 
 
 def test_bundled_artifact_matches_its_card_and_is_data_only() -> None:

@@ -1,6 +1,6 @@
 """Sentiment analyzers and the batch scorer the Spark job calls.
 
-- ``tweeteval-lr`` (the default): a logistic regression trained on TweetEval's English tweets
+- ``tweet-lr`` (the default): a logistic regression trained on TweetEval's English tweets
   (``linear_model``; docs/model-card.md). Its polarity is P(positive) - P(negative), its label
   the most probable class, its confidence that class's probability.
 - ``textblob`` and ``vader``: the lexicon analyzers of the original design. Both read their
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
 NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED = LABELS
-TWEET_MODEL = "tweeteval-lr"
+TWEET_MODEL = "tweet-lr"
 MODELS = (TWEET_MODEL, "textblob", "vader")
 DEFAULT_MODEL = TWEET_MODEL
 # VADER's own recommended cut-offs on the compound score.

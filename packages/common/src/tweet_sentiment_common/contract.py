@@ -286,15 +286,15 @@ class Document(BaseModel):
         "When the job built the bulk request; `indexed_at - ingested_at` is the end-to-end latency."
     )
     polarity: float | None = Field(
-        description="-1 (negative) to +1 (positive): `tweeteval-lr`'s P(positive) - P(negative), TextBlob's "
+        description="-1 (negative) to +1 (positive): `tweet-lr`'s P(positive) - P(negative), TextBlob's "
         "polarity, VADER's compound score; null for `Unsupported` posts."
     )
     subjectivity: float | None = Field(
         description="0 (objective) to 1 (subjective), TextBlob only; null for `Unsupported` posts and for "
-        "analyzers without one (VADER, `tweeteval-lr`)."
+        "analyzers without one (VADER, `tweet-lr`)."
     )
     confidence: float | None = Field(
-        description="0 to 1: the probability the model gives its label (`tweeteval-lr`); null for "
+        description="0 to 1: the probability the model gives its label (`tweet-lr`); null for "
         "`Unsupported` posts and for analyzers without one (TextBlob, VADER)."
     )
     sentiment: str = Field(
