@@ -505,6 +505,15 @@ def model_card() -> str:
             "training time",
             f"{card['training_seconds']} s (load average {card['load_average_at_start']} at start)",
         ),
+        *[
+            (
+                "speed",
+                f"{row['posts_per_second']:,} posts/s on one core, clean + score (same run; "
+                "[every model](sentiment-quality.md#every-model-one-run))",
+            )
+            for row in card.get("comparison", [])
+            if row["model"] == card["name"]
+        ],
         ("environment", ", ".join(f"{k} {v}" for k, v in card["environment"].items())),
     ]
     parts = [table(("", ""), facts), "\n**Hyper-parameters** (all of them):\n\n"]
