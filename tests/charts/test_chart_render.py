@@ -143,6 +143,22 @@ def test_producer_deployment(rendered) -> None:
     assert sm["spec"]["endpoints"][0]["port"] == "metrics"
 
 
+def test_job_metrics_service_selects_the_driver_port(rendered) -> None:
+    docs = rendered["default"]
+    svc = one(docs, "Service", "-job-metrics")
+    app = one(docs, "SparkApplication")
+    assert svc["spec"]["selector"]["spark-role"] == "driver"
+    # Spark puts the driver's labels (spec.driver.labels) on the pod: the selector must match them.
+    driver_labels = app["spec"]["driver"]["labels"]
+    assert {
+        k: v for k, v in svc["spec"]["selector"].items() if k != "spark-role"
+    }.items() <= driver_labels.items()
+    port = app["spec"]["driver"]["ports"][0]
+    assert svc["spec"]["ports"] == [
+        {"name": "metrics", "port": port["containerPort"], "targetPort": port["name"], "protocol": "TCP"}
+    ]
+
+
 def test_x_token_is_a_mounted_secret_file_never_a_value(rendered) -> None:
     spec = one(rendered["x-filtered"], "Deployment", "-producer")["spec"]["template"]["spec"]
     env = container_env(spec)
