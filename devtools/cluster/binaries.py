@@ -76,7 +76,9 @@ def _staging_modules(go: str, work: Path, version: str) -> list[str]:
         check=False,
     )
     if out.returncode != 0:
-        raise ServiceError(f"cannot fetch k8s.io/kubernetes@v{version} from the Go proxy: {out.stderr.strip()}")
+        raise ServiceError(
+            f"cannot fetch k8s.io/kubernetes@v{version} from the Go proxy: {out.stderr.strip()}"
+        )
     gomod = re.search(r'"GoMod":\s*"([^"]+)"', out.stdout)
     if gomod is None:
         raise ServiceError(f"`go mod download` gave no go.mod for k8s.io/kubernetes@v{version}")
@@ -94,11 +96,20 @@ def build_kubernetes(dest: Path) -> None:
     work.mkdir(parents=True, exist_ok=True)
     major, minor, patch = version.split(".")
     staging = _staging_modules(go, work, version)
-    lines = ["module tweetsentiment.local/k8sbuild", "", "go 1.24.0", "", f"require k8s.io/kubernetes v{version}", ""]
+    lines = [
+        "module tweetsentiment.local/k8sbuild",
+        "",
+        "go 1.24.0",
+        "",
+        f"require k8s.io/kubernetes v{version}",
+        "",
+    ]
     lines += [f"replace {m} => {m} v0.{minor}.{patch}" for m in staging]
     (work / "go.mod").write_text("\n".join(lines) + "\n")
     # A blank import keeps `go mod tidy` from dropping the requirement.
-    (work / "tools.go").write_text('//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/pkg/version"\n')
+    (work / "tools.go").write_text(
+        '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/pkg/version"\n'
+    )
     env = _go_env()
     git_version = f"v{version}"
     ldflags = " ".join(
@@ -114,7 +125,11 @@ def build_kubernetes(dest: Path) -> None:
     )
     for cmd in missing:
         pkg = f"k8s.io/kubernetes/cmd/{cmd}"
-        _run([go, "build", "-trimpath", "-ldflags", f"-s -w {ldflags}", "-o", str(dest / f".{cmd}.tmp"), pkg], work, env)
+        _run(
+            [go, "build", "-trimpath", "-ldflags", f"-s -w {ldflags}", "-o", str(dest / f".{cmd}.tmp"), pkg],
+            work,
+            env,
+        )
         (dest / f".{cmd}.tmp").rename(dest / cmd)
 
 
