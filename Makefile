@@ -87,6 +87,17 @@ es-up: ## Start a local single-node Elasticsearch $(ES_VERSION) on localhost:920
 es-down: ## Stop the local Elasticsearch
 	python3 -m devtools.services es down
 
+##@ Local Kubernetes cluster (tests/k8s)
+
+.PHONY: cluster-up cluster-down cluster-status
+cluster-up: ## Start the local single-node Kubernetes $(K8S_CLUSTER_VERSION) of tests/k8s (root; first run builds it, ~15 min)
+	python3 -m devtools.cluster up
+	@echo "export KUBECONFIG=$$(python3 -c 'from devtools.cluster import kubeconfig; print(kubeconfig())')"
+cluster-down: ## Stop the local cluster and undo its host changes (bridge, iptables, mounts, sysctls)
+	python3 -m devtools.cluster down
+cluster-status: ## Show the local cluster's daemons, node, CoreDNS, kubeconfig and logs
+	python3 -m devtools.cluster status
+
 ##@ Demo and benchmarks
 
 .PHONY: demo

@@ -8,13 +8,14 @@ the host: mounts, iptables chains, the bridge, sysctls, cgroups.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from devtools.services.common import ServiceError, wait_for
@@ -72,13 +73,27 @@ def _rotate_logs() -> None:
         log.replace(log.with_suffix(".log.prev"))
 
 
+@contextlib.contextmanager
+def _locked() -> Iterator[None]:
+    """One up()/down() at a time on this machine (parallel test sessions share the cluster)."""
+    paths.CLUSTER_DIR.mkdir(parents=True, exist_ok=True)
+    with open(paths.LOCK_FILE, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def up() -> bool:
     """Start the cluster and wait for a Ready node and Ready CoreDNS; False if it was up already."""
+    if os.geteuid() != 0:
+        raise ServiceError("the local cluster needs root (network, mounts, cgroups)")
+    with _locked():
+        return _up()
+
+
+def _up() -> bool:
     if is_up():
         addons.recycle_volumes()
         return False
-    if os.geteuid() != 0:
-        raise ServiceError("the local cluster needs root (network, mounts, cgroups)")
     t0 = time.monotonic()
     packages.ensure()
     bin_dir = binaries.ensure()
@@ -210,6 +225,11 @@ def _remove_cni_cache() -> None:
 
 def down() -> bool:
     """Stop what up() started and undo its host changes; False if nothing was there."""
+    with _locked():
+        return _down()
+
+
+def _down() -> bool:
     present = (
         any(daemons.running(name) is not None for name in daemons.ORDER)
         or network.bridge_exists()

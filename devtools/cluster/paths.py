@@ -27,13 +27,17 @@ CNI_CONF_DIR = CLUSTER_DIR / "cni" / "net.d"
 CNI_IPAM_DIR = CLUSTER_DIR / "cni" / "ipam"
 VOLUMES_DIR = CLUSTER_DIR / "volumes"
 PID_DIR = RUN_DIR / "pids"
-SYSCTL_RECORD = CLUSTER_DIR / "sysctl-before-up.json"
+# In RUN_DIR (tmpfs): a reboot resets both the sysctls and this record.
+SYSCTL_RECORD = RUN_DIR / "sysctl-before-up.json"
+# Serialises up() and down() of concurrent sessions (other worktrees' test runs).
+LOCK_FILE = CLUSTER_DIR / ".lock"
 ADMIN_KUBECONFIG = CONFIG_DIR / "admin.kubeconfig"
 # Written when up() has finished (addons applied, node and DNS Ready), removed by down().
 UP_MARKER = RUN_DIR / "up-complete"
 
 
 def ensure_dirs() -> None:
+    """The directories up() writes to, with the modes pods need."""
     for path in (PKI_DIR, CONFIG_DIR, LOG_DIR, CONTAINERD_ROOT, KUBELET_ROOT, POD_LOGS_DIR, CNI_CONF_DIR,
                  CNI_IPAM_DIR, VOLUMES_DIR, PID_DIR, CONTAINERD_STATE):  # fmt: skip
         path.mkdir(parents=True, exist_ok=True)
