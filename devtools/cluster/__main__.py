@@ -1,4 +1,4 @@
-"""`python3 -m devtools.cluster up|down|status`: the local Kubernetes cluster by hand."""
+"""`python3 -m devtools.cluster build|up|down|status`: the local Kubernetes cluster by hand."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ import sys
 
 from devtools.services.common import ServiceError
 
-from .cluster import down, status, up
+from .cluster import build, down, status, up
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m devtools.cluster")
-    parser.add_argument("action", choices=["up", "down", "status"])
+    parser.add_argument("action", choices=["build", "up", "down", "status"])
     args = parser.parse_args(argv)
     try:
-        if args.action == "up":
+        if args.action == "build":
+            print(build())
+        elif args.action == "up":
             started = up()
             print(
                 f"cluster: {'started' if started else 'already running'}; kubeconfig: {status()['kubeconfig']}"

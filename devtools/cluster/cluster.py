@@ -73,6 +73,15 @@ def _rotate_logs() -> None:
         log.replace(log.with_suffix(".log.prev"))
 
 
+def build() -> Path:
+    """Build (once, cached) the binaries and the images; no root needed. Returns the bin dir."""
+    bin_dir = binaries.ensure()
+    images.build_pause()
+    images.build_coredns(bin_dir)
+    images.build_probe()
+    return bin_dir
+
+
 @contextlib.contextmanager
 def _locked() -> Iterator[None]:
     """One up()/down() at a time on this machine (parallel test sessions share the cluster)."""
@@ -290,4 +299,4 @@ def status() -> dict[str, object]:
     return out
 
 
-__all__ = ["down", "is_up", "kubeconfig", "kubectl", "leftovers", "status", "up"]
+__all__ = ["build", "down", "is_up", "kubeconfig", "kubectl", "leftovers", "status", "up"]

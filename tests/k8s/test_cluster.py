@@ -13,6 +13,7 @@ import json
 import socket
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -29,6 +30,18 @@ WAIT = "90s"
 def _exec(kubectl: Kubectl, ns: str, pod: str, *args: str, check: bool = True) -> str:
     proc = kubectl("-n", ns, "exec", pod, "--", "/probe", *args, check=check, timeout=60)
     return proc.stdout if check else proc.stdout + proc.stderr + f"\nexit={proc.returncode}"
+
+
+def _exec_until(kubectl: Kubectl, ns: str, pod: str, *args: str, timeout: float = 30) -> str:
+    """Poll a probe command until it succeeds: kube-proxy and CoreDNS pick up a new Service
+    (or endpoint) within a second or two of the API having it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        proc = kubectl("-n", ns, "exec", pod, "--", "/probe", *args, check=False, timeout=60)
+        if proc.returncode == 0:
+            return str(proc.stdout)
+        if time.monotonic() > deadline:
+            pytest.fail(f"probe {' '.join(args)} in {pod} kept failing: {proc.stdout}{proc.stderr}")
 
 
 @pytest.fixture(scope="module")
@@ -84,13 +97,13 @@ def test_dns_resolves_cluster_names(kubectl: Kubectl, pods: str) -> None:
         network.KUBERNETES_SERVICE_IP
     ]
     cluster_ip = kubectl("-n", ns, "get", "svc", "echo", "-o", "jsonpath={.spec.clusterIP}").stdout
-    assert _exec(kubectl, ns, "client", "lookup", "echo").split() == [cluster_ip]
+    assert _exec_until(kubectl, ns, "client", "lookup", "echo").split() == [cluster_ip]
     assert _exec(kubectl, ns, "client", "lookup", f"echo.{ns}.svc.cluster.local").split() == [cluster_ip]
 
 
 def test_pod_reaches_pod_through_cluster_ip_service(kubectl: Kubectl, pods: str) -> None:
     ns = pods
-    assert _exec(kubectl, ns, "client", "get", "http://echo/").strip() == "echo-server"
+    assert _exec_until(kubectl, ns, "client", "get", "http://echo/").strip() == "echo-server"
     cluster_ip = kubectl("-n", ns, "get", "svc", "echo", "-o", "jsonpath={.spec.clusterIP}").stdout
     assert _exec(kubectl, ns, "client", "get", f"http://{cluster_ip}/").strip() == "echo-server"
 
@@ -144,14 +157,7 @@ def test_pod_reaches_host_directly_and_through_a_selectorless_service(
             "endpoints": [{"addresses": [network.GATEWAY_IP]}],
         },
     )
-    # kube-proxy programs the new Service within a second or two: poll, do not sleep.
-    assert _exec(kubectl, ns, "client", "lookup", "on-host").strip()
-    out = ""
-    for _ in range(30):
-        out = _exec(kubectl, ns, "client", "get", "http://on-host/", check=False)
-        if out.startswith("hello from the host"):
-            break
-    assert out.startswith("hello from the host"), out
+    assert _exec_until(kubectl, ns, "client", "get", "http://on-host/") == "hello from the host\n"
 
 
 def test_pods_use_service_account_tokens_in_cluster(kubectl: Kubectl, pods: str) -> None:
