@@ -224,12 +224,47 @@ def _remove_container_log_links() -> None:
                     link.unlink()
 
 
-def _remove_cni_cache() -> None:
-    # libcni caches each attachment's result in /var/lib/cni/results (not configurable in 1.6).
-    results = Path("/var/lib/cni/results")
-    if results.is_dir():
-        for f in results.glob(f"{network.CNI_NETWORK}-*"):
-            f.unlink(missing_ok=True)
+# Paths the kubelet, libcni and containerd's shims hard-code outside our two roots.
+CNI_RESULTS = Path("/var/lib/cni/results")
+KUBELET_DEVICE_PLUGIN_SOCKET = Path("/var/lib/kubelet/device-plugins/kubelet.sock")
+CONTAINER_LOG_LINKS = Path("/var/log/containers")
+SHIM_SOCKET_DIR = Path("/run/containerd/s")
+
+
+def _sandbox_ids() -> set[str]:
+    """Ids of the pod sandboxes our containerd knows (also those of an earlier, crashed run)."""
+    sandboxes = paths.CONTAINERD_ROOT / "io.containerd.grpc.v1.cri" / "sandboxes"
+    return {p.name for p in sandboxes.iterdir()} if sandboxes.is_dir() else set()
+
+
+def _cni_results(sandbox_ids: set[str]) -> list[Path]:
+    """libcni's cached results of our attachments (its cache dir is not configurable in 1.6)."""
+    if not CNI_RESULTS.is_dir():
+        return []
+    return [
+        f
+        for f in CNI_RESULTS.iterdir()
+        if f.name.startswith(f"{network.CNI_NETWORK}-")
+        or (f.name.startswith("cni-loopback-") and f.name.split("-")[2] in sandbox_ids)
+    ]
+
+
+def _rmdir_if_empty(*dirs: Path) -> None:
+    for d in dirs:
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def _remove_host_leftovers(sandbox_ids: set[str]) -> None:
+    for f in _cni_results(sandbox_ids):
+        f.unlink(missing_ok=True)
+    KUBELET_DEVICE_PLUGIN_SOCKET.unlink(missing_ok=True)
+    _remove_container_log_links()
+    # Only if empty: anything else there is not ours.
+    _rmdir_if_empty(
+        CNI_RESULTS, CNI_RESULTS.parent, KUBELET_DEVICE_PLUGIN_SOCKET.parent, KUBELET_DEVICE_PLUGIN_SOCKET.parent.parent,
+        CONTAINER_LOG_LINKS, SHIM_SOCKET_DIR, SHIM_SOCKET_DIR.parent,
+    )  # fmt: skip
 
 
 def down() -> bool:
@@ -247,6 +282,7 @@ def _down() -> bool:
     )
     for name in ("kube-proxy", "kube-scheduler", "kube-controller-manager", "kubelet"):
         daemons.stop(name)
+    sandbox_ids = _sandbox_ids()
     if daemons.running("containerd") is not None:
         _kill_pods()
     daemons.stop("containerd")
@@ -264,8 +300,7 @@ def _down() -> bool:
     network.remove_firewall()
     network.delete_bridge()
     network.restore_sysctls(paths.SYSCTL_RECORD)
-    _remove_container_log_links()
-    _remove_cni_cache()
+    _remove_host_leftovers(sandbox_ids)
     # A cluster lives for one up/down cycle; containerd's image store and the PKI stay.
     for path in (paths.ETCD_DATA_DIR, paths.KUBELET_ROOT, paths.POD_LOGS_DIR, paths.CNI_IPAM_DIR,
                  paths.VOLUMES_DIR, paths.RUN_DIR, paths.CONTAINERD_ROOT / "io.containerd.grpc.v1.cri"):  # fmt: skip
@@ -284,6 +319,9 @@ def leftovers() -> list[str]:
     if network.firewall_installed():
         found.append(f"iptables chain {network.FORWARD_CHAIN}")
     found += [f"{table} chains {chains}" for table, chains in network.kube_chains().items()]
+    found += [f"cni result {f}" for f in _cni_results(_sandbox_ids())]
+    if KUBELET_DEVICE_PLUGIN_SOCKET.exists():
+        found.append(str(KUBELET_DEVICE_PLUGIN_SOCKET))
     if paths.SYSCTL_RECORD.exists():
         found.append(f"unrestored sysctls ({paths.SYSCTL_RECORD})")
     return found
