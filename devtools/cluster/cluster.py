@@ -96,13 +96,23 @@ def up() -> bool:
     if os.geteuid() != 0:
         raise ServiceError("the local cluster needs root (network, mounts, cgroups)")
     with _locked():
-        return _up()
+        if is_up():
+            addons.recycle_volumes()
+            return False
+        fresh = all(daemons.running(name) is None for name in daemons.ORDER)
+        try:
+            _start()
+        except BaseException:
+            # A half-started cluster must not keep the host's sysctls and iptables changed;
+            # the logs stay for the post-mortem.
+            if fresh:
+                print(f"cluster: start failed, tearing down (logs kept in {paths.LOG_DIR})", file=sys.stderr)
+                _down()
+            raise
+        return True
 
 
-def _up() -> bool:
-    if is_up():
-        addons.recycle_volumes()
-        return False
+def _start() -> None:
     t0 = time.monotonic()
     packages.ensure()
     bin_dir = binaries.ensure()
@@ -137,7 +147,6 @@ def _up() -> bool:
     addons.recycle_volumes()
     paths.UP_MARKER.touch()
     _say(f"up; kubeconfig: {kubeconfig()}", t0)
-    return True
 
 
 # --- down --------------------------------------------------------------------------------
