@@ -74,7 +74,7 @@ fmt: dev ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 .PHONY: test
-test: dev fetch tools lint typecheck ## THE test command: install, start services, lint, type-check, run every test, stop what it started
+test: dev fetch tools cluster-build lint typecheck ## THE test command: install, start services, lint, type-check, run every test, stop what it started
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: kafka-up kafka-down es-up es-down
@@ -86,6 +86,19 @@ es-up: ## Start a local single-node Elasticsearch $(ES_VERSION) on localhost:920
 	python3 -m devtools.services es up
 es-down: ## Stop the local Elasticsearch
 	python3 -m devtools.services es down
+
+##@ Local Kubernetes cluster (tests/k8s)
+
+.PHONY: cluster-build cluster-up cluster-down cluster-status
+cluster-build: ## Build the local cluster's Kubernetes/CoreDNS binaries and images into $(TS_CACHE_DIR) (once: ~15 min cold)
+	python3 -m devtools.cluster build
+cluster-up: ## Start the local single-node Kubernetes $(K8S_CLUSTER_VERSION) of tests/k8s (root; reuses a running one)
+	python3 -m devtools.cluster up
+	@echo "export KUBECONFIG=$$(python3 -c 'from devtools.cluster import kubeconfig; print(kubeconfig())')"
+cluster-down: ## Stop the local cluster and undo its host changes (bridge, iptables, mounts, sysctls)
+	python3 -m devtools.cluster down
+cluster-status: ## Show the local cluster's daemons, node, CoreDNS, kubeconfig and logs
+	python3 -m devtools.cluster status
 
 ##@ Demo and benchmarks
 
