@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,3 +117,15 @@ def restricted_pod(name: str, image: str, args: list[str], uid: int = 65534, **s
 def apply(kubectl: Kubectl, namespace: str, *objects: dict[str, Any]) -> None:
     doc = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
     kubectl("-n", namespace, "apply", "-f", "-", stdin=json.dumps(doc))
+
+
+@pytest.fixture(scope="session")
+def crds_installed(kubectl: Kubectl, shared_dir: Path) -> None:
+    """The operators' CRDs at the versions our manifests are pinned to (../shared/crds), installed
+    server-side: the API server then validates our custom resources as the operators' own would."""
+    for operator in ("strimzi", "eck", "spark-operator", "prometheus-operator"):
+        folder = shared_dir / "crds" / operator
+        if not folder.is_dir():
+            pytest.fail(f"{folder} is missing: the operators' CRDs live in shared/ (set TS_SHARED_DIR)")
+        kubectl("apply", "--server-side", "--force-conflicts", "-f", str(folder))
+        kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(folder))
