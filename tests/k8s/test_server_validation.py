@@ -76,7 +76,11 @@ def test_kustomization_is_accepted(kubectl: Kubectl, restricted_namespace: str, 
     )
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+# The chart's variants of tests/charts, and the values the pipeline test installs.
+CHART_VARIANTS = {**VARIANTS, "k8s-cluster": (Path(__file__).resolve().parent / "values-cluster.yaml",)}
+
+
+@pytest.mark.parametrize("variant", sorted(CHART_VARIANTS))
 def test_chart_variant_is_accepted(
     kubectl: Kubectl, restricted_namespace: str, helm_bin: Path, variant: str
 ) -> None:
@@ -90,7 +94,7 @@ def test_chart_variant_is_accepted(
         "--kube-version",
         versions()["K8S_CLUSTER_VERSION"],
     ]
-    for values in VARIANTS[variant]:
+    for values in CHART_VARIANTS[variant]:
         cmd += ["-f", str(values)]
     rendered = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
     assert rendered.returncode == 0, rendered.stderr
