@@ -249,12 +249,30 @@ def ensure_engine() -> Engine:
     return find_engine() or start_engine()
 
 
+def _our_mounts() -> list[str]:
+    """Mount points under our engine's directories (dockerd leaves e.g. exec/netns/default)."""
+    roots = (str(engine_state_dir()) + "/", str(data_root()) + "/")
+    points = []
+    with open("/proc/self/mountinfo") as info:
+        for line in info:
+            point = line.split()[4].replace("\\040", " ")
+            if (point + "/").startswith(roots):
+                points.append(point)
+    return sorted(set(points), key=len, reverse=True)
+
+
 def stop_engine() -> bool:
-    """Stop our dockerd and containerd (never an engine we did not start)."""
+    """Stop our dockerd and containerd (never an engine we did not start), then undo the
+    mounts they left under our directories."""
     p = _paths()
-    stopped = stop_pid(p["dockerd_pid"], timeout=60)
-    stopped = stop_pid(p["containerd_pid"], timeout=30) or stopped
-    return stopped
+    if read_pid(p["dockerd_pid"]) is None and read_pid(p["containerd_pid"]) is None:
+        return False
+    stop_pid(p["dockerd_pid"], timeout=60)
+    stop_pid(p["containerd_pid"], timeout=30)
+    for point in _our_mounts():
+        if subprocess.run(["umount", point], capture_output=True, check=False).returncode != 0:
+            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    return True
 
 
 def engine_status() -> dict[str, object]:
