@@ -45,3 +45,17 @@ def test_the_content_hash_covers_what_the_dockerfile_copies_and_nothing_ignored(
     assert any(f.startswith("images/spark-job/src/sentiment_job/") for f in files)
     assert not any("__pycache__" in f or f.endswith((".pyc", ".pyo")) or ".egg-info" in f for f in files)
     assert "images/producer/samples" in copy_sources(REPO_ROOT / "images/producer/Dockerfile")
+
+
+def test_the_product_dockerfiles_trust_no_extra_ca() -> None:
+    """Only the test stand-ins trust this machine's egress CA; the product recipes add none."""
+    for product in PRODUCTS.values():
+        text = (REPO_ROOT / product.dockerfile).read_text()
+        for marker in (
+            "SSL_CERT_FILE",
+            "PIP_CERT",
+            "REQUESTS_CA_BUNDLE",
+            "ca-certificates.crt",
+            "--trusted-host",
+        ):
+            assert marker not in text, (product.dockerfile, marker)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -76,33 +78,37 @@ spark.stop()
 """
 
 
-@pytest.mark.parametrize("user", ["185", "4242:0"], ids=["spark-user", "arbitrary-uid"])
-def test_a_local_pyspark_job_runs_through_the_driver_entrypoint(
-    run_job: RunImage, shared_dir: Path, user: str
-) -> None:
+def test_a_local_pyspark_job_runs_through_the_driver_entrypoint(run_job: RunImage, shared_dir: Path) -> None:
     """`driver ARGS` as Spark on Kubernetes calls it: spark-submit in client mode, the driver
-    bound to SPARK_DRIVER_BIND_ADDRESS, Python UDFs in the image's Python workers. Also as an
-    arbitrary uid without a passwd entry (OpenShift-style)."""
+    bound to SPARK_DRIVER_BIND_ADDRESS, Python UDFs in the image's Python workers. As the
+    image's user and as an arbitrary uid without a passwd entry (OpenShift-style), side by side."""
     (shared_dir / "job.py").write_text(JOB)
     (shared_dir / "job.py").chmod(0o644)
-    proc = run_job(
-        "driver",
-        "--master",
-        "local[1]",
-        "--conf",
-        "spark.driver.host=127.0.0.1",
-        "--conf",
-        "spark.ui.enabled=false",
-        "/job/job.py",
-        docker_args=(
-            f"--user={user}",
-            "--env=SPARK_DRIVER_BIND_ADDRESS=127.0.0.1",
-            f"--volume={shared_dir}:/job:ro",
-        ),
-        timeout=300,
-    )
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    assert f"RESULT ['Negative', 'Positive'] {versions()['SPARK_VERSION']}" in proc.stdout
+
+    def submit(user: str) -> subprocess.CompletedProcess[str]:
+        return run_job(
+            "driver",
+            "--master",
+            "local[1]",
+            "--conf",
+            "spark.driver.host=127.0.0.1",
+            "--conf",
+            "spark.ui.enabled=false",
+            "/job/job.py",
+            docker_args=(
+                f"--user={user}",
+                "--env=SPARK_DRIVER_BIND_ADDRESS=127.0.0.1",
+                f"--volume={shared_dir}:/job:ro",
+            ),
+            timeout=300,
+        )
+
+    users = ["185", "4242:0"]
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        results = dict(zip(users, pool.map(submit, users), strict=True))
+    for user, proc in results.items():
+        assert proc.returncode == 0, f"--user={user}:\n{proc.stderr[-4000:]}"
+        assert f"RESULT ['Negative', 'Positive'] {versions()['SPARK_VERSION']}" in proc.stdout, user
 
 
 FAKE_JAVA = """#!/bin/sh

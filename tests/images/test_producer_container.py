@@ -5,9 +5,11 @@ base; see devtools/images/README.md for what the stand-in differs in)."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
+from devtools.images import Engine
 from tests.images.images_helpers import RunImage
 
 pytestmark = pytest.mark.images
@@ -63,3 +65,35 @@ def test_read_only_root_with_the_cursor_volume(run_producer: RunImage) -> None:
         "cursor": "/var/lib/tweet-producer/jetstream.cursor",
         "root_writable": False,
     }
+
+
+HEALTHZ = "import urllib.request as u; print(u.urlopen('http://127.0.0.1:9108/healthz', timeout=2).status)"
+
+
+def test_the_default_producer_serves_health_on_a_read_only_root(
+    docker_engine: Engine, producer_image: str
+) -> None:
+    """The image as the chart runs it (read-only root, the cursor volume), Kafka unreachable:
+    the producer starts, retries Kafka and answers /healthz on :9108; SIGTERM stops it."""
+    started = docker_engine.run(
+        "run", "--detach", "--network=none", "--hostname=localhost", "--read-only",
+        "--volume=/var/lib/tweet-producer", "--env=KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1", producer_image,
+    )  # fmt: skip
+    container = started.stdout.strip()
+    try:
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline and status != "200":
+            probe = docker_engine.run("exec", container, "python3", "-c", HEALTHZ, check=False, timeout=30)
+            status = probe.stdout.strip() or None
+            if (
+                docker_engine.run("inspect", "--format", "{{.State.Running}}", container).stdout.strip()
+                != "true"
+            ):
+                break
+        logs = docker_engine.run("logs", container, check=False).stderr
+        assert status == "200", logs[-3000:]
+        assert "metrics and health on 0.0.0.0:9108" in logs
+        docker_engine.run("stop", "--time=20", container, timeout=60)
+    finally:
+        docker_engine.run("rm", "--force", "--volumes", container, check=False)
