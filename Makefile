@@ -74,7 +74,7 @@ fmt: dev ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff format .
 
 .PHONY: test
-test: dev fetch tools cluster-build lint typecheck ## THE test command: install, start services, lint, type-check, run every test, stop what it started
+test: dev fetch tools cluster-build images lint typecheck ## THE test command: install, build the cluster binaries and images, start services, lint, type-check, run every test, stop what it started
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 .PHONY: kafka-up kafka-down es-up es-down
@@ -99,6 +99,18 @@ cluster-down: ## Stop the local cluster and undo its host changes (bridge, iptab
 	python3 -m devtools.cluster down
 cluster-status: ## Show the local cluster's daemons, node, CoreDNS, kubeconfig and logs
 	python3 -m devtools.cluster status
+
+##@ Images
+
+.PHONY: images images-status images-down
+images: ## Build both product images from their Dockerfiles on test-only stand-in bases; tarballs in $(TS_CACHE_DIR)/images
+	@# Starts a Docker engine of its own (Debian's dockerd) when none answers; skips everything
+	@# when the sources did not change. Not for publishing: see devtools/images/README.md.
+	python3 -m devtools.images build
+images-status: ## Image references, tarballs, stand-ins and the Docker engine in use
+	python3 -m devtools.images status
+images-down: ## Stop the Docker engine `make images` started (never one it did not start)
+	python3 -m devtools.images down
 
 ##@ Demo and benchmarks
 
@@ -180,7 +192,9 @@ k8s-infra:
 	$(KN) wait kibana/tweets --for=jsonpath='{.status.health}'=green --timeout=$(K8S_WAIT)
 
 k8s-images:
-	@# Both images build from the repository root: they install packages/common too.
+	@# Both images build from the repository root: they install packages/common too. No
+	@# BASE_IMAGE build argument: users build on the real Docker Hub bases (python slim and
+	@# apache/spark, pinned in the Dockerfiles); only `make images` swaps in test stand-ins.
 	$(DOCKER) build -t tweet-sentiment/producer:$(IMAGE_TAG) -f images/producer/Dockerfile .
 	$(DOCKER) build -t tweet-sentiment/spark-job:$(IMAGE_TAG) -f images/spark-job/Dockerfile .
 	$(KIND) load docker-image --name $(KIND_CLUSTER) tweet-sentiment/producer:$(IMAGE_TAG) tweet-sentiment/spark-job:$(IMAGE_TAG)

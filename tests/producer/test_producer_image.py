@@ -53,10 +53,20 @@ def test_base_image_is_a_pinned_slim_python_of_the_pinned_version() -> None:
         if re.match(r"^\w+=", line)
     )
     (base,) = [rest for kw, rest in instructions() if kw == "FROM"]
-    for name, value in args().items():
-        base = base.replace("${" + name + "}", value)
+    # The base is a build argument (the tests build on a stand-in) whose DEFAULT is the real one.
+    assert base == "${BASE_IMAGE}"
+    while "${" in base:
+        expanded = re.sub(r"\$\{(\w+)\}", lambda m: args()[m.group(1)], base)
+        assert expanded != base, base
+        base = expanded
     assert args()["PYTHON_VERSION"] == versions["PYTHON_VERSION"]
     assert re.fullmatch(r"python:3\.11\.\d+-slim-(bookworm|trixie)", base), base
+    assert base == f"python:{versions['PYTHON_VERSION']}.{args()['PYTHON_PATCH']}-slim-bookworm"
+    # Declared before FROM only: nothing after it can see (or depend on) the override.
+    from_index = next(i for i, (kw, _) in enumerate(instructions()) if kw == "FROM")
+    assert all("BASE_IMAGE" not in rest for kw, rest in instructions()[from_index + 1 :]), (
+        "BASE_IMAGE must only choose the base"
+    )
 
 
 def test_image_installs_the_pinned_requirements_then_the_package_without_deps() -> None:
