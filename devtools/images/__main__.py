@@ -8,7 +8,7 @@ import sys
 import time
 
 from devtools.images.build import PRODUCTS, ensure_images, image_refs, tarball_path
-from devtools.images.engine import engine_status, stop_engine
+from devtools.images.engine import engine_status, find_engine, stop_engine
 from devtools.images.standins import STANDINS
 from devtools.services.common import ServiceError
 
@@ -20,7 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "build":
             started = time.monotonic()
-            tarballs = ensure_images(log=lambda msg: print(msg, flush=True))
+            engine_before = find_engine()
+            try:
+                tarballs = ensure_images(log=lambda msg: print(msg, flush=True))
+            finally:
+                # Stop only an engine this command started (the tests start theirs when they need it).
+                if engine_before is None and stop_engine():
+                    print("stopped the Docker engine this build started")
             for component, tarball in tarballs.items():
                 size = tarball.stat().st_size / 1e6
                 print(f"{component}: {image_refs()[component]}  {tarball}  ({size:.0f} MB)")

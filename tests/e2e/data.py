@@ -15,6 +15,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from devtools.demo import SAMPLE
+
 # ----------------------------------------------------------------------------- Kafka / ES reads
 
 
@@ -75,6 +77,16 @@ def es_docs(es: Any, index: str, fields: list[str]) -> dict[str, dict[str, Any]]
 
 
 # ----------------------------------------------------------------------------- replay files
+
+def sample_ids() -> set[str]:
+    """`_id`s of the unique valid posts of the bundled sample (an X v2 envelope per line)."""
+    ids = set()
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines():
+        data = json.loads(line).get("data", {}) if line.strip() else {}
+        if isinstance(data.get("id"), str) and isinstance(data.get("text"), str):
+            ids.add(f"replay:{data['id']}")
+    return ids
+
 
 POSITIVE = ["love", "great", "awesome", "happy", "wonderful", "best", "amazing", "good"]
 NEGATIVE = ["hate", "terrible", "awful", "sad", "worst", "horrible", "bad", "angry"]

@@ -36,16 +36,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def sample_ids() -> set[str]:
-    """`_id`s of the unique valid posts of the bundled sample (an X v2 envelope per line)."""
-    ids = set()
-    for line in demo.SAMPLE.read_text(encoding="utf-8").splitlines():
-        data = json.loads(line).get("data", {}) if line.strip() else {}
-        if isinstance(data.get("id"), str) and isinstance(data.get("text"), str):
-            ids.add(f"replay:{data['id']}")
-    return ids
-
-
 def demo_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     index = unique("tweets-sentiment-demo-e2e")
     env = {k: v for k, v in os.environ.items() if k not in ("SOURCE", "REPLAY_FILE", "REPLAY_LOOP")}

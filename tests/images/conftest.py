@@ -4,21 +4,28 @@ stand-in bases (devtools/images), and a way to run them (`docker run`, no networ
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 
 import pytest
 
-from devtools.images import Engine, ensure_engine, ensure_images, ensure_loaded
+from devtools.images import Engine, ensure_engine, ensure_images, ensure_loaded, find_engine, stop_engine
 from devtools.services.common import ServiceError
+from tests.conftest import KEEP
 from tests.images.images_helpers import RunImage
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> Engine:
+def docker_engine() -> Iterator[Engine]:
+    """The engine; one this session started is stopped at its end (TS_KEEP_SERVICES=1 keeps it)."""
     try:
         ensure_images()  # cold: minutes (stand-ins + builds); warm: milliseconds
-        return ensure_engine()
+        started = find_engine() is None
+        engine = ensure_engine()
     except ServiceError as exc:
         pytest.fail(f"cannot build the product images: {exc}", pytrace=False)
+    yield engine
+    if started and not KEEP:
+        stop_engine()
 
 
 def _runner(engine: Engine, ref: str) -> RunImage:

@@ -1,0 +1,391 @@
+"""The whole product on a real Kubernetes cluster, secured as in production.
+
+Kafka (SASL_SSL, SCRAM-SHA-512, ACLs) and Elasticsearch (HTTPS, file-realm users and roles)
+run on the host for the test, behind Secrets and Services named and shaped as Strimzi 1.2
+and ECK 3.5 create them (devtools.services.secured). Both images are built from the
+Dockerfiles users build (devtools.images) and imported into the node. The chart is
+installed with `helm install --wait` (hooks included), then the SparkApplication it created
+is submitted as spark-operator would submit it (devtools.cluster.spark_submit): Spark
+cluster mode, the driver creating its executor pods under the chart's ServiceAccount.
+
+The tests share one release and run in file order: install, what users see, a driver
+restart, uninstall.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devtools.cluster import cluster, network
+from devtools.cluster import images as cluster_images
+from devtools.cluster.spark_submit import Supervisor
+from devtools.images import chart_image_values, ensure_images, image_refs
+from devtools.services import tools
+from devtools.services.common import ServiceError, versions
+from devtools.services.secured import manifests
+from devtools.services.secured.material import Material, SecuredConfig
+from devtools.services.secured.services import SecuredServices
+from tests.charts.checks import CHART_DIR
+from tests.conftest import KEEP
+from tests.e2e.data import sample_ids
+from tests.k8s.conftest import Kubectl
+from tests.spark_job.spark_job_helpers import VENV_BIN, event
+from tweet_sentiment_common.contract import document_id
+
+pytestmark = [pytest.mark.k8s, pytest.mark.slow]
+
+NAMESPACE = "tweet-sentiment-k8s"
+RELEASE = "tweet-sentiment"
+VALUES = Path(__file__).resolve().parent / "values-cluster.yaml"
+CHART_VALUES = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
+INDEX = CHART_VALUES["elasticsearch"]["index"]
+TOPIC = CHART_VALUES["kafka"]["topic"]
+APP = f"{RELEASE}-job"
+
+
+def poll(check: Callable[[], Any], timeout: float, what: str, every: float = 2.0) -> Any:
+    """The first truthy result of `check`, or a failure naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(every)
+    pytest.fail(f"{what}: not after {timeout:.0f}s (last: {last!r})", pytrace=False)
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def backends(k8s_cluster: None) -> Iterator[SecuredServices]:
+    """Kafka and Elasticsearch on the bridge address pods reach, with certificates for this namespace."""
+    services = SecuredServices(SecuredConfig(namespace=NAMESPACE, bind=network.GATEWAY_IP))
+    try:
+        started = services.up()
+    except ServiceError as exc:
+        pytest.fail(f"cannot start the secured Kafka/Elasticsearch: {exc}", pytrace=False)
+    yield services
+    if not KEEP:
+        services.down(started)
+
+
+@pytest.fixture(scope="module")
+def product_images(k8s_cluster: None) -> dict[str, str]:
+    """Both images, built from their Dockerfiles (devtools/images) and imported into the node."""
+    try:
+        tarballs = ensure_images()
+        for component, ref in image_refs().items():
+            cluster_images.ensure_loaded(tarballs[component], f"docker.io/{ref}")
+    except ServiceError as exc:
+        pytest.fail(f"cannot build or load the product images: {exc}", pytrace=False)
+    return chart_image_values()
+
+
+@pytest.fixture(scope="module")
+def namespace(kubectl: Kubectl, crds_installed: None, backends: SecuredServices) -> Iterator[str]:
+    """The release's namespace, enforcing `restricted`, with the operators' Secrets and Services."""
+    kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true", timeout=300)
+    ns = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": NAMESPACE,
+            "labels": {f"pod-security.kubernetes.io/{m}": "restricted" for m in ("enforce", "warn")},
+        },
+    }
+    kubectl("apply", "-f", "-", stdin=json.dumps(ns))
+    kubectl("-n", NAMESPACE, "apply", "-f", "-", stdin=manifests.dump(manifests.objects(backends.config)))
+    yield NAMESPACE
+    if not KEEP:
+        kubectl("delete", "namespace", NAMESPACE, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="module")
+def helm() -> Callable[..., subprocess.CompletedProcess[str]]:
+    binary = str(tools.helm_bin())
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig())}
+
+    def run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def release(
+    namespace: str, product_images: dict[str, str], helm: Callable[..., subprocess.CompletedProcess[str]]
+) -> Iterator[subprocess.CompletedProcess[str]]:
+    """`helm install --wait`: the producer Ready and the post-install hooks succeeded."""
+    sets = [f"{k}={v}" for k, v in product_images.items()]
+    cmd = ["install", RELEASE, str(CHART_DIR), "-n", namespace, "-f", str(VALUES), "--wait", "--timeout", "10m"]
+    for pair in sets:
+        cmd += ["--set", pair]
+    proc = helm(*cmd)
+    assert proc.returncode == 0, f"helm install failed:\n{proc.stderr}\n{proc.stdout}"
+    yield proc
+    helm("uninstall", RELEASE, "-n", namespace, "--wait")
+
+
+@pytest.fixture(scope="module")
+def spark_job(
+    release: subprocess.CompletedProcess[str], kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Supervisor]:
+    """The SparkApplication as the API server holds it, submitted as the operator would."""
+    app = json.loads(kubectl("-n", NAMESPACE, "get", "sparkapplication", APP, "-o", "json").stdout)
+    java_home = versions()["JAVA_HOME_SPARK"]
+
+    def run_kubectl(args: Any) -> str:
+        proc = kubectl(*args, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr)
+        return str(proc.stdout)
+
+    supervisor = Supervisor(
+        app=app,
+        master=f"k8s://{network.APISERVER_URL}",
+        work_dir=tmp_path_factory.mktemp("spark-submit"),
+        spark_submit=[str(VENV_BIN / "spark-submit")],
+        kubectl=run_kubectl,
+        env={"KUBECONFIG": str(cluster.kubeconfig()), "JAVA_HOME": java_home},
+    )
+    supervisor.start()
+    yield supervisor
+    with contextlib.suppress(Exception):
+        print("\n".join(supervisor.log or []))
+        print(kubectl("-n", NAMESPACE, "logs", supervisor.driver_pod, "--tail=60", check=False).stdout)
+    supervisor.stop()
+
+
+@pytest.fixture(scope="module")
+def es(backends: SecuredServices) -> Iterator[Any]:
+    """Elasticsearch as its `elastic` superuser, over HTTPS checked against the ECK-shaped CA."""
+    from elasticsearch import Elasticsearch
+
+    material = Material()
+    client = Elasticsearch(
+        f"https://{network.GATEWAY_IP}:{backends.config.es_port}",
+        basic_auth=("elastic", material.es_password("elastic")),
+        ssl_context=material.es_ssl_context(),
+        request_timeout=30,
+    )
+    yield client
+    client.close()
+
+
+def publish(backends: SecuredServices, posts: dict[str, str]) -> None:
+    """Post id -> text, published as the producer's KafkaUser would (SCRAM over TLS)."""
+    from kafka import KafkaProducer
+
+    material = Material()
+    producer = KafkaProducer(
+        bootstrap_servers=f"{network.GATEWAY_IP}:{backends.config.kafka_port}",
+        security_protocol="SASL_SSL",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_plain_username="tweet-producer",
+        sasl_plain_password=material.kafka_password("tweet-producer"),
+        ssl_context=material.kafka_ssl_context(),
+        acks="all",
+    )
+    try:
+        for post_id, text in posts.items():
+            value = event(post_id, text)
+            producer.send(TOPIC, key=document_id(value["source"], post_id).encode(), value=json.dumps(value).encode())
+        producer.flush(timeout=60)
+    finally:
+        producer.close()
+
+
+def versions_of(es: Any, ids: set[str]) -> dict[str, int]:
+    """`_id` -> `_version` of those documents that exist."""
+    if not es.indices.exists(index=INDEX):
+        return {}
+    es.indices.refresh(index=INDEX)
+    found = es.mget(index=INDEX, ids=sorted(ids), source=False)["docs"]
+    return {d["_id"]: int(d["_version"]) for d in found if d.get("found")}
+
+
+def indexed_ids(es: Any) -> set[str]:
+    from elasticsearch.helpers import scan
+
+    if not es.indices.exists(index=INDEX):
+        return set()
+    es.indices.refresh(index=INDEX)
+    return {hit["_id"] for hit in scan(es, index=INDEX, query={"query": {"match_all": {}}}, _source=False)}
+
+
+def pods(kubectl: Kubectl, selector: str) -> list[dict[str, Any]]:
+    out = kubectl("-n", NAMESPACE, "get", "pods", "-l", selector, "-o", "json").stdout
+    return list(json.loads(out)["items"])
+
+
+def running(kubectl: Kubectl, selector: str) -> list[dict[str, Any]]:
+    return [
+        p
+        for p in pods(kubectl, selector)
+        if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+# ----------------------------------------------------------------------------- tests, in order
+
+
+def test_es_setup_hook_installed_the_templates_as_the_job_user(
+    release: subprocess.CompletedProcess[str], es: Any, kubectl: Kubectl
+) -> None:
+    # `helm install --wait` returned 0: the post-install hook Job succeeded (and was deleted,
+    # hook-succeeded). It mounts only the job user's Secret: no superuser was available to it.
+    assert es.indices.get_index_template(name=f"{INDEX}*")["index_templates"], "no index template"
+    jobs = json.loads(kubectl("-n", NAMESPACE, "get", "jobs", "-o", "json").stdout)["items"]
+    assert not [j for j in jobs if "setup-es" in j["metadata"]["name"]], "the hook Job was not cleaned up"
+
+
+def test_producer_is_ready_and_publishes_the_sample(release: subprocess.CompletedProcess[str], kubectl: Kubectl) -> None:
+    deploy = json.loads(kubectl("-n", NAMESPACE, "get", "deployment", f"{RELEASE}-producer", "-o", "json").stdout)
+    assert deploy["status"].get("readyReplicas") == 1
+    published = poll(
+        lambda: metric_value(kubectl, f"{RELEASE}-producer", "producer_posts_published_total"),
+        180,
+        "the producer's posts acknowledged by Kafka",
+    )
+    assert published >= 1
+
+
+def test_job_runs_in_cluster_mode_with_an_executor_pod(spark_job: Supervisor, kubectl: Kubectl) -> None:
+    app_label = f"sparkoperator.k8s.io/app-name={APP}"
+    driver = poll(lambda: running(kubectl, f"{app_label},spark-role=driver"), 300, "a running driver pod")[0]
+    executors = poll(lambda: running(kubectl, f"{app_label},spark-role=executor"), 300, "a running executor pod")
+    sa = f"{RELEASE}-spark"
+    for pod in [driver, *executors]:
+        spec = pod["spec"]
+        assert spec["serviceAccountName"] == sa
+        assert spec["securityContext"]["runAsUser"] == 185
+        assert spec["containers"][0]["securityContext"]["readOnlyRootFilesystem"] is True
+    # The driver created the executors (it owns them), through the API with the chart's Role.
+    owners = {o["name"] for e in executors for o in e["metadata"].get("ownerReferences", [])}
+    assert owners == {driver["metadata"]["name"]}
+    claim = {v["persistentVolumeClaim"]["claimName"] for v in driver["spec"]["volumes"] if "persistentVolumeClaim" in v}
+    assert claim == {f"{RELEASE}-job-checkpoints"}
+
+
+def test_every_sample_post_is_indexed_once(spark_job: Supervisor, es: Any) -> None:
+    expected = sample_ids()
+    poll(lambda: expected <= indexed_ids(es), 600, f"all {len(expected)} sample posts in {INDEX}", every=5)
+    ids = indexed_ids(es)
+    assert ids == expected, f"unexpected documents: {sorted(ids - expected)[:5]}"
+    assert int(es.count(index=INDEX)["count"]) == len(expected)
+
+
+def metric_value(kubectl: Kubectl, service: str, name: str) -> float | None:
+    """`name`'s value (summed over labels) scraped through the Service, via the API server's proxy."""
+    families = scrape(kubectl, service)
+    samples = families.get(name)
+    return None if samples is None else sum(samples)
+
+
+def scrape(kubectl: Kubectl, service: str) -> dict[str, list[float]]:
+    proc = kubectl(
+        "get", "--raw", f"/api/v1/namespaces/{NAMESPACE}/services/http:{service}:metrics/proxy/metrics", check=False
+    )
+    if proc.returncode != 0:
+        return {}
+    out: dict[str, list[float]] = {}
+    for line in proc.stdout.splitlines():
+        m = re.match(r"^([a-zA-Z_:][\w:]*)(?:\{[^}]*\})? (\S+)", line)
+        if m:
+            out.setdefault(m.group(1), []).append(float(m.group(2)))
+    return out
+
+
+def documented(names_from: Callable[[Any], None]) -> set[str]:
+    """Metric names as the README documents them: what our registry declares."""
+    from prometheus_client import CollectorRegistry
+
+    registry = CollectorRegistry()
+    names_from(registry)
+    return {s.name for family in registry.collect() for s in family.samples}
+
+
+def test_metrics_answer_through_the_services(spark_job: Supervisor, kubectl: Kubectl, es: Any) -> None:
+    from sentiment_job.metrics import JobMetrics
+    from tweet_producer.metrics import Metrics
+
+    producer = documented(lambda r: Metrics("replay", registry=r))
+    job = documented(lambda r: JobMetrics(registry=r))
+    scraped_producer = poll(lambda: scrape(kubectl, f"{RELEASE}-producer"), 120, "producer /metrics via its Service")
+    # The job's families appear once the driver is up; its counters after the first batch.
+    scraped_job = poll(
+        lambda: (s := scrape(kubectl, f"{RELEASE}-job-metrics")) and s.get("sentiment_job_documents_indexed_total") and s,
+        300,
+        "job /metrics via its Service",
+    )
+    assert producer - scraped_producer.keys() == set()
+    assert job - scraped_job.keys() == set()
+    assert sum(scraped_producer["producer_posts_published_total"]) >= len(sample_ids())
+
+
+def checkpoint_commits(kubectl: Kubectl) -> list[int]:
+    """Batch ids committed in the job's checkpoint, read from the claim's volume on the node."""
+    pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout)
+    pv = json.loads(kubectl("get", "pv", pvc["spec"]["volumeName"], "-o", "json").stdout)
+    source = pv["spec"].get("hostPath") or pv["spec"].get("local")
+    commits = Path(source["path"]) / f"{RELEASE}" / "commits"
+    return sorted(int(p.name) for p in commits.glob("[0-9]*")) if commits.is_dir() else []
+
+
+def test_driver_restart_resumes_from_the_checkpoint_on_the_claim(
+    spark_job: Supervisor, kubectl: Kubectl, es: Any, backends: SecuredServices
+) -> None:
+    run = str(int(time.time()))
+    before = {f"k8s-{run}-before-{i}": f"I love this, before the restart #{i}" for i in range(20)}
+    after = {f"k8s-{run}-after-{i}": f"I hate this, after the restart #{i}" for i in range(20)}
+    ids_of = {pid: document_id("synthetic", pid) for pid in [*before, *after]}
+    publish(backends, before)
+    poll(lambda: len(versions_of(es, {ids_of[p] for p in before})) == len(before), 300, "the posts before the restart")
+    committed = poll(lambda: checkpoint_commits(kubectl), 60, "commits in the checkpoint on the claim")
+    old_uid = running(kubectl, f"sparkoperator.k8s.io/app-name={APP},spark-role=driver")[0]["metadata"]["uid"]
+
+    kubectl("-n", NAMESPACE, "delete", "pod", spark_job.driver_pod, "--wait=true", timeout=180)
+    new_driver = poll(
+        lambda: [
+            p
+            for p in running(kubectl, f"sparkoperator.k8s.io/app-name={APP},spark-role=driver")
+            if p["metadata"]["uid"] != old_uid
+        ],
+        300,
+        "a new driver pod submitted after the old one was deleted",
+    )[0]
+    publish(backends, after)
+    poll(lambda: len(versions_of(es, {ids_of[p] for p in after})) == len(after), 300, "the posts after the restart")
+
+    # Resumed, not restarted: Spark says so, the commit log goes on, and nothing before the
+    # restart was read again (a job that lost its checkpoint re-reads from `earliest`).
+    log = kubectl("-n", NAMESPACE, "logs", new_driver["metadata"]["name"]).stdout
+    assert re.search(r"Resuming at batch \d+", log), log[-3000:]
+    assert max(checkpoint_commits(kubectl)) > max(committed)
+    versions = versions_of(es, set(ids_of.values()))
+    assert versions == dict.fromkeys(ids_of.values(), 1), {k: v for k, v in versions.items() if v != 1}
+    assert indexed_ids(es) == sample_ids() | set(ids_of.values())
+
+
+def test_uninstall_keeps_the_checkpoint_claim(
+    spark_job: Supervisor, helm: Callable[..., subprocess.CompletedProcess[str]], kubectl: Kubectl
+) -> None:
+    spark_job.stop()
+    proc = helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait")
+    assert proc.returncode == 0, proc.stderr
+    pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout)
+    assert pvc["status"]["phase"] == "Bound"
+    assert not pods(kubectl, f"app.kubernetes.io/instance={RELEASE}")
