@@ -82,6 +82,8 @@ class SecuredKafka:
             "num.partitions": "1",
             "default.replication.factor": "1",
             "min.insync.replicas": "1",
+            # The cleaner's default 128 MiB buffer does not fit the small heap (OutOfMemoryError).
+            "log.cleaner.dedupe.buffer.size": str(16 * 1024 * 1024),
         }
 
     def _admin_properties(self) -> str:

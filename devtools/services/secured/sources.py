@@ -48,9 +48,11 @@ class Acl:
 
     def allows(self, user: str, resource_type: str, name: str, operation: str) -> bool:
         matches = name == self.name if self.pattern_type == "LITERAL" else name.startswith(self.name)
-        return (user, resource_type, operation) == (self.user, self.resource_type, operation.upper()) and (
-            matches or self.name == "*"
-        )
+        return (user, resource_type, operation.upper()) == (
+            self.user,
+            self.resource_type,
+            self.operation,
+        ) and (matches or self.name == "*")
 
 
 @dataclass(frozen=True)

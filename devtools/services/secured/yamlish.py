@@ -186,7 +186,8 @@ class _Parser:
 
 
 def _key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) else json.dumps(key)
+    plain = _PLAIN_KEY.match(key) and key.lower() not in _RESERVED and not _INT.match(key)
+    return key if plain else json.dumps(key)
 
 
 def _value(value: Any) -> str:
