@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import pwd
 import shutil
 import signal
+import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -31,10 +33,21 @@ from .common import (
 ES_USER = "tweet-es"
 
 
-def es_health(url: str, timeout: float = 2.0) -> str | None:
-    """The cluster health status (green/yellow/red) or None when nothing answers."""
+def es_health(
+    url: str,
+    timeout: float = 2.0,
+    ssl_context: ssl.SSLContext | None = None,
+    auth: tuple[str, str] | None = None,
+) -> str | None:
+    """The cluster health status (green/yellow/red) or None when nothing answers.
+
+    `ssl_context` and `auth` (user, password) are for a node with security enabled."""
+    request = urllib.request.Request(f"{url}/_cluster/health")
+    if auth is not None:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=timeout) as resp:
+        with urllib.request.urlopen(request, timeout=timeout, context=ssl_context) as resp:
             return str(json.load(resp).get("status"))
     except (OSError, ValueError, urllib.error.URLError):
         return None
@@ -83,10 +96,21 @@ def ensure_user() -> str | None:
 
 @dataclass
 class ElasticsearchNode:
+    """One single-node cluster. A secured node (devtools.services.secured) passes its
+    security `settings` (layered over the plain ones), the `config_files` they refer to
+    (certificates, file-realm users, roles), and the `ssl_context`/`auth` its probe needs."""
+
     port: int = field(default_factory=lambda: int(os.environ.get("TS_ES_PORT", "9200")))
     transport_port: int = 0
     name: str = "elasticsearch"
     heap: str = "768m"
+    host: str = "localhost"
+    bind: str = "127.0.0.1"
+    settings: dict[str, str] = field(default_factory=dict)
+    config_files: dict[str, bytes] = field(default_factory=dict)
+    ssl_context: ssl.SSLContext | None = None
+    auth: tuple[str, str] | None = field(default=None, repr=False)
+    port_env: str = "TS_ES_PORT"
 
     def __post_init__(self) -> None:
         if not self.transport_port:
@@ -97,10 +121,10 @@ class ElasticsearchNode:
 
     @property
     def url(self) -> str:
-        return f"http://localhost:{self.port}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}"
 
     def is_up(self) -> bool:
-        return es_health(self.url) in ("green", "yellow")
+        return es_health(self.url, ssl_context=self.ssl_context, auth=self.auth) in ("green", "yellow")
 
     def pid(self) -> int | None:
         return read_pid(self.pid_file)
@@ -109,10 +133,10 @@ class ElasticsearchNode:
         """Start the node unless one answers already. Returns True if this call started it."""
         if self.is_up():
             return False
-        if port_open("127.0.0.1", self.port) or port_open("127.0.0.1", self.transport_port):
+        if port_open(self.bind, self.port) or port_open("127.0.0.1", self.transport_port):
             raise ServiceError(
                 f"port {self.port} or {self.transport_port} is taken by something that is not a "
-                f"healthy Elasticsearch; free it or set TS_ES_PORT"
+                f"healthy Elasticsearch; free it or set {self.port_env}"
             )
         v = versions()
         java = require_java(v["JAVA_HOME_ES"], 21)
@@ -126,26 +150,31 @@ class ElasticsearchNode:
         for item in (dist / "config").iterdir():
             if item.is_file() and not (conf / item.name).exists():
                 shutil.copy(item, conf / item.name)
-        (conf / "elasticsearch.yml").write_text(
-            "\n".join(
-                [
-                    f"cluster.name: tweet-sentiment-{self.name}",
-                    "node.name: local",
-                    "discovery.type: single-node",
-                    "network.host: 127.0.0.1",
-                    f"http.port: {self.port}",
-                    f"transport.port: {self.transport_port}",
-                    f"path.data: {data}",
-                    f"path.logs: {logs}",
-                    # A dev machine's disk may be fuller than the production watermarks allow.
-                    "cluster.routing.allocation.disk.threshold_enabled: false",
-                    "action.destructive_requires_name: false",
-                    # The integ-test zip carries the security module; local runs are plain HTTP.
-                    "xpack.security.enabled: false",
-                    "",
-                ]
-            )
-        )
+        settings = {
+            "cluster.name": f"tweet-sentiment-{self.name}",
+            "node.name": "local",
+            "discovery.type": "single-node",
+            "network.host": self.bind,
+            # The transport layer stays on loopback whatever the HTTP layer binds.
+            "transport.host": "127.0.0.1",
+            "http.port": str(self.port),
+            "transport.port": str(self.transport_port),
+            "path.data": str(data),
+            "path.logs": str(logs),
+            # A dev machine's disk may be fuller than the production watermarks allow.
+            "cluster.routing.allocation.disk.threshold_enabled": "false",
+            "action.destructive_requires_name": "false",
+            # The integ-test zip carries the security module; local runs are plain HTTP.
+            "xpack.security.enabled": "false",
+            **self.settings,
+        }
+        (conf / "elasticsearch.yml").write_text("".join(f"{k}: {v}\n" for k, v in settings.items()))
+        for rel, content in self.config_files.items():
+            # Keys and password hashes: readable by the ES user only (chowned below).
+            target = conf / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+            target.chmod(0o600)
         (conf / "jvm.options.d").mkdir(exist_ok=True)
         (conf / "jvm.options.d" / "heap.options").write_text(f"-Xms{self.heap}\n-Xmx{self.heap}\n")
         if user:

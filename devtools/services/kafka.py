@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import socket
+import ssl
 import struct
 import uuid
 from dataclasses import dataclass, field
@@ -44,13 +46,21 @@ Configuration:
 """
 
 
-def broker_answers(host: str, port: int, timeout: float = 2.0) -> bool:
-    """True when a Kafka broker on host:port answers an ApiVersions request."""
+def broker_answers(
+    host: str, port: int, timeout: float = 2.0, ssl_context: ssl.SSLContext | None = None
+) -> bool:
+    """True when a Kafka broker on host:port answers an ApiVersions request.
+
+    With `ssl_context` the probe speaks TLS first (an SSL or SASL_SSL listener answers
+    ApiVersions before any SASL authentication)."""
     client_id = b"tweet-sentiment-probe"
     # Request header v1: api_key 18 (ApiVersions), api_version 0, correlation id, client id.
     body = struct.pack(">hhih", 18, 0, 7, len(client_id)) + client_id
     try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
+        with contextlib.ExitStack() as stack:
+            sock = stack.enter_context(socket.create_connection((host, port), timeout=timeout))
+            if ssl_context is not None:
+                sock = stack.enter_context(ssl_context.wrap_socket(sock, server_hostname=host))
             sock.sendall(struct.pack(">i", len(body)) + body)
             header = sock.recv(4)
             if len(header) < 4:
@@ -87,13 +97,21 @@ def format_arguments(cluster_id: str, config: Path) -> list[str]:
 
 @dataclass
 class KafkaBroker:
-    """One broker+controller. `name` separates instances (tests start extra ones to kill)."""
+    """One broker+controller. `name` separates instances (tests start extra ones to kill).
+
+    `host` is the advertised host; `bind` the address the client listener binds. A secured
+    broker (devtools.services.secured) layers its listeners over the plain ones with
+    `overrides` and probes over TLS with `ssl_context`."""
 
     port: int = field(default_factory=lambda: int(os.environ.get("TS_KAFKA_PORT", "9092")))
     controller_port: int = 0
     name: str = "kafka"
     host: str = "localhost"
     heap: str = "512m"
+    bind: str = "127.0.0.1"
+    overrides: dict[str, str] = field(default_factory=dict)
+    ssl_context: ssl.SSLContext | None = None
+    port_env: str = "TS_KAFKA_PORT"
 
     def __post_init__(self) -> None:
         if not self.controller_port:
@@ -108,7 +126,7 @@ class KafkaBroker:
         return f"{self.host}:{self.port}"
 
     def is_up(self) -> bool:
-        return broker_answers(self.host, self.port)
+        return broker_answers(self.host, self.port, ssl_context=self.ssl_context)
 
     def pid(self) -> int | None:
         return read_pid(self.pid_file)
@@ -118,7 +136,7 @@ class KafkaBroker:
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{self.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{self.bind}:{self.port},CONTROLLER://127.0.0.1:{self.controller_port}",
             "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
             "controller.listener.names": "CONTROLLER",
             "inter.broker.listener.name": "PLAINTEXT",
@@ -134,6 +152,7 @@ class KafkaBroker:
             "share.coordinator.state.topic.min.isr": "1",
             "group.initial.rebalance.delay.ms": "0",
             "log.flush.interval.messages": "9223372036854775807",
+            **self.overrides,
         }
         config = self.home / "server.properties"
         config.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
@@ -158,10 +177,10 @@ class KafkaBroker:
         """Start the broker unless one answers already. Returns True if this call started it."""
         if self.is_up():
             return False
-        if port_open("127.0.0.1", self.port) or port_open("127.0.0.1", self.controller_port):
+        if port_open(self.bind, self.port) or port_open("127.0.0.1", self.controller_port):
             raise ServiceError(
                 f"port {self.port} or {self.controller_port} is taken by something that is not a "
-                f"Kafka broker; free it or set TS_KAFKA_PORT"
+                f"Kafka broker; free it or set {self.port_env}"
             )
         self.home.mkdir(parents=True, exist_ok=True)
         config = self._write_config()
