@@ -78,6 +78,7 @@ def es_docs(es: Any, index: str, fields: list[str]) -> dict[str, dict[str, Any]]
 
 # ----------------------------------------------------------------------------- replay files
 
+
 def sample_ids() -> set[str]:
     """`_id`s of the unique valid posts of the bundled sample (an X v2 envelope per line)."""
     ids = set()

@@ -24,6 +24,7 @@ from devtools.services.common import read_pid, state_dir
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
 from tests.conftest import unique
+from tests.e2e.data import sample_ids
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LABELS = ("Positive", "Neutral", "Negative", "Unsupported")

@@ -34,7 +34,7 @@ from devtools.images import chart_image_values, ensure_images, image_refs
 from devtools.services import tools
 from devtools.services.common import ServiceError, versions
 from devtools.services.secured import manifests
-from devtools.services.secured.material import Material, SecuredConfig
+from devtools.services.secured.material import SecuredConfig
 from devtools.services.secured.services import SecuredServices
 from tests.charts.checks import CHART_DIR
 from tests.conftest import KEEP
@@ -119,7 +119,9 @@ def helm() -> Callable[..., subprocess.CompletedProcess[str]]:
     env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig())}
 
     def run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([binary, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False)
+        return subprocess.run(
+            [binary, *args], capture_output=True, text=True, timeout=timeout, env=env, check=False
+        )
 
     return run
 
@@ -130,7 +132,18 @@ def release(
 ) -> Iterator[subprocess.CompletedProcess[str]]:
     """`helm install --wait`: the producer Ready and the post-install hooks succeeded."""
     sets = [f"{k}={v}" for k, v in product_images.items()]
-    cmd = ["install", RELEASE, str(CHART_DIR), "-n", namespace, "-f", str(VALUES), "--wait", "--timeout", "10m"]
+    cmd = [
+        "install",
+        RELEASE,
+        str(CHART_DIR),
+        "-n",
+        namespace,
+        "-f",
+        str(VALUES),
+        "--wait",
+        "--timeout",
+        "10m",
+    ]
     for pair in sets:
         cmd += ["--set", pair]
     proc = helm(*cmd)
@@ -174,7 +187,7 @@ def es(backends: SecuredServices) -> Iterator[Any]:
     """Elasticsearch as its `elastic` superuser, over HTTPS checked against the ECK-shaped CA."""
     from elasticsearch import Elasticsearch
 
-    material = Material()
+    material = backends.material
     client = Elasticsearch(
         f"https://{network.GATEWAY_IP}:{backends.config.es_port}",
         basic_auth=("elastic", material.es_password("elastic")),
@@ -189,7 +202,7 @@ def publish(backends: SecuredServices, posts: dict[str, str]) -> None:
     """Post id -> text, published as the producer's KafkaUser would (SCRAM over TLS)."""
     from kafka import KafkaProducer
 
-    material = Material()
+    material = backends.material
     producer = KafkaProducer(
         bootstrap_servers=f"{network.GATEWAY_IP}:{backends.config.kafka_port}",
         security_protocol="SASL_SSL",
@@ -202,7 +215,9 @@ def publish(backends: SecuredServices, posts: dict[str, str]) -> None:
     try:
         for post_id, text in posts.items():
             value = event(post_id, text)
-            producer.send(TOPIC, key=document_id(value["source"], post_id).encode(), value=json.dumps(value).encode())
+            producer.send(
+                TOPIC, key=document_id(value["source"], post_id).encode(), value=json.dumps(value).encode()
+            )
         producer.flush(timeout=60)
     finally:
         producer.close()
@@ -252,8 +267,12 @@ def test_es_setup_hook_installed_the_templates_as_the_job_user(
     assert not [j for j in jobs if "setup-es" in j["metadata"]["name"]], "the hook Job was not cleaned up"
 
 
-def test_producer_is_ready_and_publishes_the_sample(release: subprocess.CompletedProcess[str], kubectl: Kubectl) -> None:
-    deploy = json.loads(kubectl("-n", NAMESPACE, "get", "deployment", f"{RELEASE}-producer", "-o", "json").stdout)
+def test_producer_is_ready_and_publishes_the_sample(
+    release: subprocess.CompletedProcess[str], kubectl: Kubectl
+) -> None:
+    deploy = json.loads(
+        kubectl("-n", NAMESPACE, "get", "deployment", f"{RELEASE}-producer", "-o", "json").stdout
+    )
     assert deploy["status"].get("readyReplicas") == 1
     published = poll(
         lambda: metric_value(kubectl, f"{RELEASE}-producer", "producer_posts_published_total"),
@@ -266,7 +285,9 @@ def test_producer_is_ready_and_publishes_the_sample(release: subprocess.Complete
 def test_job_runs_in_cluster_mode_with_an_executor_pod(spark_job: Supervisor, kubectl: Kubectl) -> None:
     app_label = f"sparkoperator.k8s.io/app-name={APP}"
     driver = poll(lambda: running(kubectl, f"{app_label},spark-role=driver"), 300, "a running driver pod")[0]
-    executors = poll(lambda: running(kubectl, f"{app_label},spark-role=executor"), 300, "a running executor pod")
+    executors = poll(
+        lambda: running(kubectl, f"{app_label},spark-role=executor"), 300, "a running executor pod"
+    )
     sa = f"{RELEASE}-spark"
     for pod in [driver, *executors]:
         spec = pod["spec"]
@@ -276,7 +297,11 @@ def test_job_runs_in_cluster_mode_with_an_executor_pod(spark_job: Supervisor, ku
     # The driver created the executors (it owns them), through the API with the chart's Role.
     owners = {o["name"] for e in executors for o in e["metadata"].get("ownerReferences", [])}
     assert owners == {driver["metadata"]["name"]}
-    claim = {v["persistentVolumeClaim"]["claimName"] for v in driver["spec"]["volumes"] if "persistentVolumeClaim" in v}
+    claim = {
+        v["persistentVolumeClaim"]["claimName"]
+        for v in driver["spec"]["volumes"]
+        if "persistentVolumeClaim" in v
+    }
     assert claim == {f"{RELEASE}-job-checkpoints"}
 
 
@@ -297,7 +322,10 @@ def metric_value(kubectl: Kubectl, service: str, name: str) -> float | None:
 
 def scrape(kubectl: Kubectl, service: str) -> dict[str, list[float]]:
     proc = kubectl(
-        "get", "--raw", f"/api/v1/namespaces/{NAMESPACE}/services/http:{service}:metrics/proxy/metrics", check=False
+        "get",
+        "--raw",
+        f"/api/v1/namespaces/{NAMESPACE}/services/http:{service}:metrics/proxy/metrics",
+        check=False,
     )
     if proc.returncode != 0:
         return {}
@@ -324,10 +352,16 @@ def test_metrics_answer_through_the_services(spark_job: Supervisor, kubectl: Kub
 
     producer = documented(lambda r: Metrics("replay", registry=r))
     job = documented(lambda r: JobMetrics(registry=r))
-    scraped_producer = poll(lambda: scrape(kubectl, f"{RELEASE}-producer"), 120, "producer /metrics via its Service")
+    scraped_producer = poll(
+        lambda: scrape(kubectl, f"{RELEASE}-producer"), 120, "producer /metrics via its Service"
+    )
     # The job's families appear once the driver is up; its counters after the first batch.
     scraped_job = poll(
-        lambda: (s := scrape(kubectl, f"{RELEASE}-job-metrics")) and s.get("sentiment_job_documents_indexed_total") and s,
+        lambda: (
+            (s := scrape(kubectl, f"{RELEASE}-job-metrics"))
+            and s.get("sentiment_job_documents_indexed_total")
+            and s
+        ),
         300,
         "job /metrics via its Service",
     )
@@ -338,7 +372,9 @@ def test_metrics_answer_through_the_services(spark_job: Supervisor, kubectl: Kub
 
 def checkpoint_commits(kubectl: Kubectl) -> list[int]:
     """Batch ids committed in the job's checkpoint, read from the claim's volume on the node."""
-    pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout)
+    pvc = json.loads(
+        kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout
+    )
     pv = json.loads(kubectl("get", "pv", pvc["spec"]["volumeName"], "-o", "json").stdout)
     source = pv["spec"].get("hostPath") or pv["spec"].get("local")
     commits = Path(source["path"]) / f"{RELEASE}" / "commits"
@@ -353,7 +389,11 @@ def test_driver_restart_resumes_from_the_checkpoint_on_the_claim(
     after = {f"k8s-{run}-after-{i}": f"I hate this, after the restart #{i}" for i in range(20)}
     ids_of = {pid: document_id("synthetic", pid) for pid in [*before, *after]}
     publish(backends, before)
-    poll(lambda: len(versions_of(es, {ids_of[p] for p in before})) == len(before), 300, "the posts before the restart")
+    poll(
+        lambda: len(versions_of(es, {ids_of[p] for p in before})) == len(before),
+        300,
+        "the posts before the restart",
+    )
     committed = poll(lambda: checkpoint_commits(kubectl), 60, "commits in the checkpoint on the claim")
     old_uid = running(kubectl, f"sparkoperator.k8s.io/app-name={APP},spark-role=driver")[0]["metadata"]["uid"]
 
@@ -368,7 +408,11 @@ def test_driver_restart_resumes_from_the_checkpoint_on_the_claim(
         "a new driver pod submitted after the old one was deleted",
     )[0]
     publish(backends, after)
-    poll(lambda: len(versions_of(es, {ids_of[p] for p in after})) == len(after), 300, "the posts after the restart")
+    poll(
+        lambda: len(versions_of(es, {ids_of[p] for p in after})) == len(after),
+        300,
+        "the posts after the restart",
+    )
 
     # Resumed, not restarted: Spark says so, the commit log goes on, and nothing before the
     # restart was read again (a job that lost its checkpoint re-reads from `earliest`).
@@ -386,6 +430,8 @@ def test_uninstall_keeps_the_checkpoint_claim(
     spark_job.stop()
     proc = helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait")
     assert proc.returncode == 0, proc.stderr
-    pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout)
+    pvc = json.loads(
+        kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout
+    )
     assert pvc["status"]["phase"] == "Bound"
     assert not pods(kubectl, f"app.kubernetes.io/instance={RELEASE}")
