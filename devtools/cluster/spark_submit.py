@@ -316,3 +316,47 @@ class Supervisor:
             self.kubectl(
                 ["-n", self.namespace, "delete", "pod", self.driver_pod, "--ignore-not-found", "--wait=true"]
             )
+
+
+@dataclass
+class Operator:
+    """Runs one SparkApplication as soon as it exists, as the operator's controller does.
+
+    `helm install --wait` waits for the checkpoint claim to bind, which on a
+    WaitForFirstConsumer class happens only once the driver pod exists: the application
+    has to be submitted while the install is still waiting, not after it.
+    """
+
+    namespace: str
+    name: str
+    kubectl: Callable[[Sequence[str]], str]
+    make: Callable[[Mapping[str, Any]], Supervisor]
+    supervisor: Supervisor | None = None
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="spark-operator-stand-in", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                out = self.kubectl(["-n", self.namespace, "get", "sparkapplication", self.name, "-o", "json"])
+            except RuntimeError:
+                self._stop.wait(1.0)
+                continue
+            try:
+                self.supervisor = self.make(json.loads(out))
+                self.supervisor.start()
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                self.error = str(exc)
+            return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        if self.supervisor is not None:
+            self.supervisor.stop()

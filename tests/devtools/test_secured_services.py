@@ -34,7 +34,7 @@ pytestmark = pytest.mark.secured
 PRODUCER, JOB = "tweet-producer", "tweet-sentiment-job"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def secured() -> Iterator[SecuredServices]:
     services = SecuredServices(SecuredConfig())
     try:

@@ -29,7 +29,7 @@ import yaml
 
 from devtools.cluster import cluster, network
 from devtools.cluster import images as cluster_images
-from devtools.cluster.spark_submit import Supervisor
+from devtools.cluster.spark_submit import Operator, Supervisor
 from devtools.images import chart_image_values, ensure_images, image_refs
 from devtools.services import tools
 from devtools.services.common import ServiceError, versions
@@ -71,15 +71,17 @@ def poll(check: Callable[[], Any], timeout: float, what: str, every: float = 2.0
 
 @pytest.fixture(scope="module")
 def backends(k8s_cluster: None) -> Iterator[SecuredServices]:
-    """Kafka and Elasticsearch on the bridge address pods reach, with certificates for this namespace."""
+    """Kafka and Elasticsearch on the bridge address pods reach, with certificates for this
+    namespace, started empty: the test counts every document and every commit."""
     services = SecuredServices(SecuredConfig(namespace=NAMESPACE, bind=network.GATEWAY_IP))
     try:
-        started = services.up()
+        services.reset()
+        services.up()
     except ServiceError as exc:
         pytest.fail(f"cannot start the secured Kafka/Elasticsearch: {exc}", pytrace=False)
     yield services
     if not KEEP:
-        services.down(started)
+        services.down()
 
 
 @pytest.fixture(scope="module")
@@ -126,12 +128,102 @@ def helm() -> Callable[..., subprocess.CompletedProcess[str]]:
     return run
 
 
+SUBMITTER_RULES = [
+    # What spark-submit needs in cluster mode: the driver pod, its Service and ConfigMap.
+    {
+        "apiGroups": [""],
+        "resources": ["pods", "services", "configmaps"],
+        "verbs": ["create", "get", "list", "watch", "update", "patch", "delete"],
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def submitter_kubeconfig(namespace: str, kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A kubeconfig for spark-submit with a ServiceAccount token, as the operator submits with its
+    own ServiceAccount (and Spark's Kubernetes client reads tokens, not our EC client keys)."""
+    name = "spark-operator-stand-in"
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": name}}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": namespace}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+    }
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "List",
+        "items": [account, {**role, "rules": SUBMITTER_RULES}, binding],
+    }
+    kubectl("-n", namespace, "apply", "-f", "-", stdin=json.dumps(doc))
+    token = kubectl("-n", namespace, "create", "token", name, "--duration=2h").stdout.strip()
+    admin = json.loads(cluster.kubeconfig().read_text())
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": admin["clusters"][0]["cluster"]}],
+        "users": [{"name": name, "user": {"token": token}}],
+        "contexts": [{"name": name, "context": {"cluster": "local", "user": name, "namespace": namespace}}],
+        "current-context": name,
+    }
+    path = tmp_path_factory.mktemp("submitter") / "kubeconfig"
+    path.write_text(json.dumps(config))
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture(scope="module")
+def operator(
+    namespace: str, kubectl: Kubectl, submitter_kubeconfig: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Operator]:
+    """spark-operator's part: submit the SparkApplication as soon as the install creates it."""
+    import pyspark
+
+    java_home = versions()["JAVA_HOME_SPARK"]
+    # The pyspark wheel is a Spark distribution: its spark-submit speaks Kubernetes.
+    spark_home = Path(pyspark.__file__).parent
+
+    def run_kubectl(args: Any) -> str:
+        proc = kubectl(*args, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr)
+        return str(proc.stdout)
+
+    def supervisor(app: Any) -> Supervisor:
+        return Supervisor(
+            app=app,
+            master=f"k8s://{network.APISERVER_URL}",
+            work_dir=tmp_path_factory.mktemp("spark-submit"),
+            spark_submit=[str(spark_home / "bin" / "spark-submit")],
+            kubectl=run_kubectl,
+            env={
+                "KUBECONFIG": str(submitter_kubeconfig),
+                "JAVA_HOME": java_home,
+                "SPARK_HOME": str(spark_home),
+                "PATH": f"{VENV_BIN}:{os.environ['PATH']}",
+            },
+        )
+
+    op = Operator(namespace=namespace, name=APP, kubectl=run_kubectl, make=supervisor)
+    op.start()
+    yield op
+    if op.supervisor is not None:
+        with contextlib.suppress(Exception):
+            print("\n".join(op.supervisor.log or []))
+            print(kubectl("-n", namespace, "logs", op.supervisor.driver_pod, "--tail=80", check=False).stdout)
+    op.stop()
+
+
 @pytest.fixture(scope="module")
 def release(
-    namespace: str, product_images: dict[str, str], helm: Callable[..., subprocess.CompletedProcess[str]]
+    namespace: str,
+    product_images: dict[str, str],
+    operator: Operator,
+    helm: Callable[..., subprocess.CompletedProcess[str]],
 ) -> Iterator[subprocess.CompletedProcess[str]]:
-    """`helm install --wait`: the producer Ready and the post-install hooks succeeded."""
-    sets = [f"{k}={v}" for k, v in product_images.items()]
+    """`helm install --wait`: the producer Ready, the claim bound, the post-install hooks succeeded."""
     cmd = [
         "install",
         RELEASE,
@@ -144,42 +236,18 @@ def release(
         "--timeout",
         "10m",
     ]
-    for pair in sets:
-        cmd += ["--set", pair]
+    for key, value in product_images.items():
+        cmd += ["--set", f"{key}={value}"]
     proc = helm(*cmd)
-    assert proc.returncode == 0, f"helm install failed:\n{proc.stderr}\n{proc.stdout}"
+    assert proc.returncode == 0, f"helm install failed:\n{proc.stderr}\n{proc.stdout}\n{operator.error or ''}"
     yield proc
     helm("uninstall", RELEASE, "-n", namespace, "--wait")
 
 
 @pytest.fixture(scope="module")
-def spark_job(
-    release: subprocess.CompletedProcess[str], kubectl: Kubectl, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Supervisor]:
-    """The SparkApplication as the API server holds it, submitted as the operator would."""
-    app = json.loads(kubectl("-n", NAMESPACE, "get", "sparkapplication", APP, "-o", "json").stdout)
-    java_home = versions()["JAVA_HOME_SPARK"]
-
-    def run_kubectl(args: Any) -> str:
-        proc = kubectl(*args, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr)
-        return str(proc.stdout)
-
-    supervisor = Supervisor(
-        app=app,
-        master=f"k8s://{network.APISERVER_URL}",
-        work_dir=tmp_path_factory.mktemp("spark-submit"),
-        spark_submit=[str(VENV_BIN / "spark-submit")],
-        kubectl=run_kubectl,
-        env={"KUBECONFIG": str(cluster.kubeconfig()), "JAVA_HOME": java_home},
-    )
-    supervisor.start()
-    yield supervisor
-    with contextlib.suppress(Exception):
-        print("\n".join(supervisor.log or []))
-        print(kubectl("-n", NAMESPACE, "logs", supervisor.driver_pod, "--tail=60", check=False).stdout)
-    supervisor.stop()
+def spark_job(release: subprocess.CompletedProcess[str], operator: Operator) -> Supervisor:
+    assert operator.supervisor is not None, f"the SparkApplication was never submitted: {operator.error}"
+    return operator.supervisor
 
 
 @pytest.fixture(scope="module")
@@ -302,7 +370,7 @@ def test_job_runs_in_cluster_mode_with_an_executor_pod(spark_job: Supervisor, ku
         for v in driver["spec"]["volumes"]
         if "persistentVolumeClaim" in v
     }
-    assert claim == {f"{RELEASE}-job-checkpoints"}
+    assert claim == {f"{RELEASE}-checkpoints"}
 
 
 def test_every_sample_post_is_indexed_once(spark_job: Supervisor, es: Any) -> None:
@@ -372,9 +440,7 @@ def test_metrics_answer_through_the_services(spark_job: Supervisor, kubectl: Kub
 
 def checkpoint_commits(kubectl: Kubectl) -> list[int]:
     """Batch ids committed in the job's checkpoint, read from the claim's volume on the node."""
-    pvc = json.loads(
-        kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout
-    )
+    pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-checkpoints", "-o", "json").stdout)
     pv = json.loads(kubectl("get", "pv", pvc["spec"]["volumeName"], "-o", "json").stdout)
     source = pv["spec"].get("hostPath") or pv["spec"].get("local")
     commits = Path(source["path"]) / f"{RELEASE}" / "commits"
@@ -414,11 +480,14 @@ def test_driver_restart_resumes_from_the_checkpoint_on_the_claim(
         "the posts after the restart",
     )
 
-    # Resumed, not restarted: Spark says so, the commit log goes on, and nothing before the
-    # restart was read again (a job that lost its checkpoint re-reads from `earliest`).
+    # Resumed, not restarted: the new driver's batches continue the commit log on the claim
+    # (a fresh checkpoint starts at batch 0), and nothing from before the restart was read
+    # again (a job that lost its checkpoint re-reads from `earliest`: _version 2).
     log = kubectl("-n", NAMESPACE, "logs", new_driver["metadata"]["name"]).stdout
-    assert re.search(r"Resuming at batch \d+", log), log[-3000:]
-    assert max(checkpoint_commits(kubectl)) > max(committed)
+    new_batches = [int(b) for b in re.findall(r"sentiment_job: batch (\d+):", log)]
+    assert new_batches, log[-3000:]
+    assert min(new_batches) > max(committed), (min(new_batches), max(committed))
+    assert max(checkpoint_commits(kubectl)) >= max(new_batches)
     versions = versions_of(es, set(ids_of.values()))
     assert versions == dict.fromkeys(ids_of.values(), 1), {k: v for k, v in versions.items() if v != 1}
     assert indexed_ids(es) == sample_ids() | set(ids_of.values())
@@ -430,8 +499,6 @@ def test_uninstall_keeps_the_checkpoint_claim(
     spark_job.stop()
     proc = helm("uninstall", RELEASE, "-n", NAMESPACE, "--wait")
     assert proc.returncode == 0, proc.stderr
-    pvc = json.loads(
-        kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-job-checkpoints", "-o", "json").stdout
-    )
+    pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-checkpoints", "-o", "json").stdout)
     assert pvc["status"]["phase"] == "Bound"
-    assert not pods(kubectl, f"app.kubernetes.io/instance={RELEASE}")
+    poll(lambda: not pods(kubectl, f"app.kubernetes.io/instance={RELEASE}"), 120, "the release's pods gone")

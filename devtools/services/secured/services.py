@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 
 from devtools.services.common import ServiceError
@@ -49,6 +50,13 @@ class SecuredServices:
         """Stop both (or, given what `up` returned, only what it started)."""
         stop = started or Started(True, True)
         return Started(stop.kafka and self.kafka.down(), stop.es and self.es.down())
+
+    def reset(self) -> None:
+        """Stop both and forget their data (topics, offsets, indices); keep the CAs and passwords.
+        The next `up` formats a fresh broker and node: what a test that counts documents needs."""
+        self.down()
+        for data in (self.kafka.broker.data_dir, self.es.node.home / "data"):
+            shutil.rmtree(data, ignore_errors=True)
 
     def status(self) -> Started:
         if self.material.identity() is None:
