@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -128,4 +129,20 @@ def crds_installed(kubectl: Kubectl, shared_dir: Path) -> None:
         if not folder.is_dir():
             pytest.fail(f"{folder} is missing: the operators' CRDs live in shared/ (set TS_SHARED_DIR)")
         kubectl("apply", "--server-side", "--force-conflicts", "-f", str(folder))
-        kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(folder))
+    # Polled, not `kubectl wait -f`: that fails on a CRD whose status has no conditions yet.
+    deadline = time.monotonic() + 120
+    while True:
+        crds = json.loads(kubectl("get", "crd", "-o", "json").stdout)["items"]
+        pending = [
+            c["metadata"]["name"]
+            for c in crds
+            if not any(
+                cond["type"] == "Established" and cond["status"] == "True"
+                for cond in c.get("status", {}).get("conditions") or []
+            )
+        ]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            pytest.fail(f"CRDs not Established after 120 s: {pending}", pytrace=False)
+        time.sleep(0.5)
