@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devtools.bench.breakdown import table as breakdown_table
+from devtools.bench.es import section as es_section
 from devtools.bench.machine import BUSY_LOAD
 
 # Issue 10's targets (median of 3 on a quiet 2-core machine).
@@ -317,7 +318,9 @@ def render(results: dict[str, Any]) -> str:
             "  builds the bulk request, so the bulk round trip itself is not in this number);",
             "- **to searchable**: a poller tails the topic, samples about 10 posts/s, and searches for",
             "  them by `_id` every 50 ms; latency = the first search that returns the post − its",
-            "  `ingested_at`. This includes Elasticsearch's refresh (1 s by default).",
+            "  `ingested_at`. This includes the index's refresh (`refresh_interval` "
+            f"{results.get('es_defaults', {}).get('refresh_interval', 'n/a')} in this run; section 6 "
+            "measures it alone).",
             "",
             table(
                 [
@@ -365,5 +368,6 @@ def render(results: dict[str, Any]) -> str:
         ]
     else:
         out += ["*No breakdown lines in this run's job log.*", ""]
+    out += es_section(results.get("es"), results.get("es_defaults", {}))
     out += results.get("appendix", [])
     return "\n".join(out).rstrip() + "\n"

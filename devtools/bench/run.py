@@ -6,7 +6,9 @@ Settings (env):
   BENCH_POSTS            posts in the sentiment-stage data set (default 20000; quick 2000)
   BENCH_RATES            comma-separated producer rates to step through (posts/s)
   BENCH_E2E_MODELS       analyzers to run end to end (default tweet-lr,textblob; quick tweet-lr)
-  BENCH_SKIP             comma-separated parts to skip: stage, latency, throughput
+  BENCH_SKIP             comma-separated parts to skip: stage, es, latency, throughput
+                         (`BENCH_SKIP=stage,latency,throughput` runs only the Elasticsearch part;
+                         `python -m devtools.bench.es` runs it alone and prints its section)
   BENCH_NOTE             a note to print at the top of the page (e.g. why the run is preliminary)
   BENCH_OUTPUT           where to write the page (default docs/benchmarks.md)
   BENCH_ALLOW_BUSY=1     write the page even if the 1-minute load average was above 1.5 when a
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from devtools.bench import breakdown, e2e, stage
+from devtools.bench import es as es_bench
 from devtools.bench.machine import LoadLog, allow_busy, gate, load_average, machine_info
 from devtools.bench.memory import MemorySampler
 from devtools.bench.report import fmt_s, render
@@ -109,6 +112,27 @@ def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env, loads: L
         results["memory"] = sampler.peaks
 
 
+def run_es(cfg: dict[str, Any], results: dict[str, Any], es_url: str, run_id: str, loads: LoadLog) -> None:
+    """The Elasticsearch part: bulk sizes and refresh intervals, with the job's documents."""
+    defaults = results["es_defaults"]
+    print("[es] bulk round trip by size, refresh interval: freshness and indexing rate", flush=True)
+    try:
+        with loads.part("elasticsearch"):
+            results["es"] = es_bench.run(
+                es_url,
+                run_id,
+                cfg["latency_model"],
+                int(defaults["bulk_chunk_size"]),
+                cfg["runs"],
+                cfg["quick"],
+            )
+    except Exception as exc:
+        # Keep what the other parts measured; the page says this one failed.
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        results["notes"].append(f"Elasticsearch part failed: {first}")
+        print(f"[es] failed:\n{exc}", file=sys.stderr, flush=True)
+
+
 def latency(cfg: dict[str, Any], p: e2e.Pipeline, rate: float, sampler: MemorySampler) -> dict[str, Any]:
     runs = []
     for i in range(cfg["runs"]):
@@ -166,6 +190,8 @@ def main() -> int:
         "steps": {},
         "sustained": {},
         "startup": {},
+        # What the job ships (index template, settings model): named on the page.
+        "es_defaults": es_bench.shipped_defaults(),
     }
     # Up to 4 min for the previous part's own load to fade before the next one starts.
     loads = LoadLog(settle_seconds=240.0)
@@ -184,17 +210,22 @@ def main() -> int:
                 cfg["posts"], cfg["models"], cfg["runs"], workdir, cfg["stage_partitions"]
             )
 
-    if not {"latency", "throughput"} <= cfg["skip"]:
+    need_e2e = not {"latency", "throughput"} <= cfg["skip"]
+    need_es = "es" not in cfg["skip"]
+    if need_e2e or need_es:
         kafka, es = KafkaBroker(), ElasticsearchNode()
         started: list[KafkaBroker | ElasticsearchNode] = []
         try:
-            for svc in (kafka, es):
+            for svc in (kafka, es) if need_e2e else (es,):
                 if svc.up():
                     started.append(svc)
-            env = e2e.Env(
-                kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id
-            )
-            run_e2e(cfg, results, env, loads)
+            if need_es:
+                run_es(cfg, results, es.url, run_id, loads)
+            if need_e2e:
+                env = e2e.Env(
+                    kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id
+                )
+                run_e2e(cfg, results, env, loads)
         except ServiceError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 1

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 from spark_job_helpers import console_script
 
-from sentiment_job.es_setup import SetupError, install, load_template, templates_for
+from sentiment_job.es_setup import (
+    EARLIER_REFRESH_INTERVALS,
+    SetupError,
+    install,
+    load_template,
+    refresh_interval_update,
+    templates_for,
+)
 from sentiment_job.settings import Settings
 from sentiment_job.sink import DEADLETTER_FIELDS, DOCUMENT_FIELDS
 
@@ -72,6 +79,55 @@ def test_install_is_idempotent_and_creates_both_indices(es_client: Any, es_url: 
     assert mapping["properties"]["created_at"]["type"] == "date"
     dl_mapping = es_client.indices.get_mapping(index=f"{index}-dl")[f"{index}-dl"]["mappings"]
     assert dl_mapping["properties"]["raw"]["type"] == "text"
+
+
+def test_refresh_intervals_shipped() -> None:
+    # Measured in docs/benchmarks.md (section 6): half the wait to searchable of 1s at no
+    # measurable indexing cost; dead letters need no freshness.
+    assert load_template("documents")["template"]["settings"]["index"]["refresh_interval"] == "500ms"
+    assert load_template("deadletter")["template"]["settings"]["index"]["refresh_interval"] == "1s"
+    assert "500ms" not in EARLIER_REFRESH_INTERVALS
+
+
+@pytest.mark.parametrize(
+    ("current", "template", "expected"),
+    [
+        ("1s", "500ms", "500ms"),  # an index made by an earlier template: upgraded
+        (None, "500ms", "500ms"),  # no setting of its own: given the template's
+        ("500ms", "500ms", None),  # already there
+        ("-1", "500ms", None),  # an operator's backfill setting: kept
+        ("30s", "500ms", None),  # an operator's choice: kept
+        ("1s", "1s", None),
+        ("1s", None, None),  # a template without the setting changes nothing
+    ],
+)
+def test_refresh_interval_update(current: str | None, template: str | None, expected: str | None) -> None:
+    assert refresh_interval_update(current, template) == expected
+
+
+def _refresh_interval(es_client: Any, index: str) -> str | None:
+    got = es_client.indices.get_settings(index=index, name="index.refresh_interval", flat_settings=True)
+    value: str | None = got[index]["settings"].get("index.refresh_interval")
+    return value
+
+
+@pytest.mark.es
+def test_install_sets_the_template_refresh_interval_on_old_indices_only(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
+    index = indices()
+    s = Settings(checkpoint_location="x", es_url=es_url, es_index=index, es_deadletter_index=f"{index}-dl")
+    install(es_client, s)
+    assert _refresh_interval(es_client, index) == "500ms"
+    assert _refresh_interval(es_client, f"{index}-dl") == "1s"
+    # An index an earlier version created (refresh 1s) gets the new value at the next start.
+    es_client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "1s"}})
+    install(es_client, s)
+    assert _refresh_interval(es_client, index) == "500ms"
+    # An operator's value (a backfill's -1) survives the job's restarts.
+    es_client.indices.put_settings(index=index, settings={"index": {"refresh_interval": "-1"}})
+    install(es_client, s)
+    assert _refresh_interval(es_client, index) == "-1"
 
 
 @pytest.mark.es

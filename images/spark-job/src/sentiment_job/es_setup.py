@@ -3,7 +3,10 @@
 Idempotent: templates are PUT (same body, same result), an index that exists already gets
 the template's mappings PUT onto it, which is a no-op when they agree and a clear error when
 an older index has a conflicting field type. The job runs this at start too, so a fresh
-cluster needs no manual step. Index names are used directly (no alias): `ES_INDEX` and
+cluster needs no manual step. Template settings reach only new indices, so an existing index
+whose `refresh_interval` is still a value an earlier template shipped (or unset) gets the
+template's; any other value is an operator's (e.g. `-1` during a backfill) and is kept, as
+this runs at every start of the job. Index names are used directly (no alias): `ES_INDEX` and
 `ES_DEADLETTER_INDEX` are concrete indices and each template matches exactly its index.
 """
 
@@ -22,6 +25,9 @@ from .settings import EsSettings, SettingsError
 log = logging.getLogger(__name__)
 
 TEMPLATE_RESOURCES = {"documents": "index-template.json", "deadletter": "deadletter-template.json"}
+# `index.refresh_interval` values earlier versions of the templates gave their indices: an
+# existing index still at one of them is brought to the current template's value.
+EARLIER_REFRESH_INTERVALS = frozenset({"1s"})
 
 
 class SetupError(RuntimeError):
@@ -54,6 +60,29 @@ def templates_for(settings: EsSettings) -> dict[str, tuple[str, dict[str, Any]]]
     return out
 
 
+def refresh_interval_update(current: str | None, template: str | None) -> str | None:
+    """The `refresh_interval` to put on an existing index (None: leave it as it is).
+
+    `current` is the index's own setting (None when unset), `template` the template's."""
+    if template is None or current == template:
+        return None
+    if current is None or current in EARLIER_REFRESH_INTERVALS:
+        return template
+    return None  # set by an operator: theirs wins
+
+
+def _update_refresh_interval(client: Any, index: str, body: dict[str, Any]) -> None:
+    template = body["template"].get("settings", {}).get("index", {}).get("refresh_interval")
+    got = client.indices.get_settings(index=index, name="index.refresh_interval", flat_settings=True)
+    current = got.get(index, {}).get("settings", {}).get("index.refresh_interval")
+    new = refresh_interval_update(current, template)
+    if new is not None:
+        client.indices.put_settings(index=index, settings={"index": {"refresh_interval": new}})
+        log.info("index %s: refresh_interval %s -> %s (the template's)", index, current or "unset", new)
+    elif template is not None and current != template:
+        log.info("index %s keeps refresh_interval %s (the template's is %s)", index, current, template)
+
+
 def install(client: Any, settings: EsSettings) -> list[str]:
     """Put both templates, create or update both indices. Returns the index names."""
     from elasticsearch import ApiError
@@ -67,6 +96,7 @@ def install(client: Any, settings: EsSettings) -> list[str]:
                 client.indices.put_mapping(
                     index=index, properties=mappings["properties"], dynamic=mappings["dynamic"]
                 )
+                _update_refresh_interval(client, index, body)
             else:
                 try:
                     client.indices.create(index=index)

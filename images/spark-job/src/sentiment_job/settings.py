@@ -209,7 +209,13 @@ class EsSettings(EnvSettings):
         default="tweets-sentiment-deadletter",
         description="Index of the records that could not be indexed; must differ from `ES_INDEX`.",
     )
-    es_bulk_chunk_size: int = Field(default=500, ge=1, le=10_000, description="Documents per bulk request.")
+    es_bulk_chunk_size: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="Documents per bulk request (per Spark task): bigger means fewer round trips but a longer "
+        "wait and more memory per request; measured in docs/benchmarks.md.",
+    )
     es_max_retries: int = Field(
         default=5,
         ge=0,
