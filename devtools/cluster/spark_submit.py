@@ -41,6 +41,8 @@ LABEL_LAUNCHED = "sparkoperator.k8s.io/launched-by-spark-operator"
 LABEL_SUBMISSION = "sparkoperator.k8s.io/submission-id"
 DRIVER_CONTAINER = "spark-kubernetes-driver"
 EXECUTOR_CONTAINER = "spark-kubernetes-executor"
+# What spark-submit itself needs from our environment; the rest is given explicitly.
+PASSED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE")
 VOLUME_TYPES = {
     "emptyDir": "emptyDir",
     "hostPath": "hostPath",
@@ -247,7 +249,9 @@ class Supervisor:
 
     def submit(self) -> Submission:
         sub = build(self.app, self.master, self.work_dir / f"submission-{self.submissions}")
-        env = {**os.environ, **(self.env or {})}
+        # A clean environment, as in the operator's pod: the host's PYSPARK_PYTHON, SPARK_CONF_DIR
+        # and the like would otherwise be copied into the driver's configuration.
+        env = {k: os.environ[k] for k in PASSED_ENV if k in os.environ} | dict(self.env or {})
         out = subprocess.run(
             [*self.spark_submit, *sub.args], env=env, capture_output=True, text=True, timeout=300, check=False
         )
