@@ -1,6 +1,6 @@
 """Kubernetes and CoreDNS binaries for the local cluster, built from the Go module proxy.
 
-`python3 -m devtools.cluster.binaries` builds whatever is missing into
+`python3 -m devtools.cluster build` (`make cluster-build`) builds whatever is missing into
 `$TS_CACHE_DIR/cluster/bin/<version>/` and prints that directory. Nothing here is committed.
 
 - Kubernetes (`K8S_CLUSTER_VERSION` in versions.env): `go install` refuses `k8s.io/kubernetes`
@@ -175,16 +175,3 @@ def ensure() -> Path:
     build_kubernetes(dest)
     build_coredns(dest)
     return dest
-
-
-def main() -> int:
-    try:
-        print(ensure())
-    except ServiceError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -41,6 +41,15 @@ LABEL_LAUNCHED = "sparkoperator.k8s.io/launched-by-spark-operator"
 LABEL_SUBMISSION = "sparkoperator.k8s.io/submission-id"
 DRIVER_CONTAINER = "spark-kubernetes-driver"
 EXECUTOR_CONTAINER = "spark-kubernetes-executor"
+# Optional driver/executor fields and their confs, in the operator's order (after `cores`).
+ROLE_FIELDS = (
+    ("coreRequest", "spark.kubernetes.{role}.request.cores"),
+    ("coreLimit", "spark.kubernetes.{role}.limit.cores"),
+    ("memory", "spark.{role}.memory"),
+    ("memoryOverhead", "spark.{role}.memoryOverhead"),
+    ("serviceAccount", "spark.kubernetes.authenticate.{role}.serviceAccountName"),
+    ("javaOptions", "spark.{role}.extraJavaOptions"),
+)
 # What spark-submit itself needs from our environment; the rest is given explicitly.
 PASSED_ENV = ("PATH", "HOME", "LANG", "TMPDIR", "SSL_CERT_FILE")
 VOLUME_TYPES = {
@@ -111,18 +120,9 @@ def _role_confs(app: Mapping[str, Any], role: str, submission_id: str) -> list[s
         args += _conf(f"spark.kubernetes.{role}.container.image", image)
     if r.get("cores") is not None:
         args += _conf(f"spark.{role}.cores", r["cores"])
-    if r.get("coreRequest"):
-        args += _conf(f"spark.kubernetes.{role}.request.cores", r["coreRequest"])
-    if r.get("coreLimit"):
-        args += _conf(f"spark.kubernetes.{role}.limit.cores", r["coreLimit"])
-    if r.get("memory"):
-        args += _conf(f"spark.{role}.memory", r["memory"])
-    if r.get("memoryOverhead"):
-        args += _conf(f"spark.{role}.memoryOverhead", r["memoryOverhead"])
-    if r.get("serviceAccount"):
-        args += _conf(f"spark.kubernetes.authenticate.{role}.serviceAccountName", r["serviceAccount"])
-    if r.get("javaOptions"):
-        args += _conf(f"spark.{role}.extraJavaOptions", r["javaOptions"])
+    for field, key in ROLE_FIELDS:
+        if r.get(field):
+            args += _conf(key.format(role=role), r[field])
     labels = {**(app["metadata"].get("labels") or {}), **(r.get("labels") or {})}
     for key, value in labels.items():
         args += _conf(f"spark.kubernetes.{role}.label.{key}", value)

@@ -12,7 +12,6 @@ import json
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
@@ -28,6 +27,7 @@ from devtools.services.secured import manifests, pki, sources
 from devtools.services.secured.material import SecuredConfig
 from devtools.services.secured.services import SecuredServices
 from tests.conftest import KEEP, REPO_ROOT
+from tests.spark_job.spark_job_helpers import wait_until
 
 pytestmark = pytest.mark.secured
 
@@ -79,13 +79,6 @@ def job_group() -> str:
 
 def log_lines(path: Path, needle: str) -> int:
     return sum(needle in line for line in path.read_text(errors="replace").splitlines())
-
-
-def wait_until(check: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 def test_topics_are_those_of_topics_dev_yaml(secured: SecuredServices) -> None:
@@ -163,7 +156,12 @@ def test_a_wrong_password_is_refused(secured: SecuredServices) -> None:
     # kafka-python retries a refused login until bootstrap_timeout_ms, then gives up.
     with pytest.raises(KafkaTimeoutError, match="bootstrap"):
         KafkaProducer(**kafka_config(secured, PRODUCER, password=uuid.uuid4().hex), bootstrap_timeout_ms=5000)
-    wait_until(lambda: log_lines(secured.kafka.log_file, needle) > before, 30, "the broker's SCRAM refusal")
+    wait_until(
+        lambda: log_lines(secured.kafka.log_file, needle) > before,
+        30,
+        "the broker's SCRAM refusal",
+        interval=0.2,
+    )
 
 
 def test_a_plaintext_connection_is_refused(secured: SecuredServices) -> None:
@@ -177,7 +175,12 @@ def test_a_plaintext_connection_is_refused(secured: SecuredServices) -> None:
     before = log_lines(secured.kafka.log_file, needle)
     with pytest.raises(KafkaTimeoutError, match="bootstrap"):
         KafkaProducer(bootstrap_servers=secured.kafka.bootstrap, bootstrap_timeout_ms=5000)
-    wait_until(lambda: log_lines(secured.kafka.log_file, needle) > before, 30, "the broker's TLS refusal")
+    wait_until(
+        lambda: log_lines(secured.kafka.log_file, needle) > before,
+        30,
+        "the broker's TLS refusal",
+        interval=0.2,
+    )
 
 
 def test_broker_certificate_names_the_bootstrap_service(secured: SecuredServices) -> None:

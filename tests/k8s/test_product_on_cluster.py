@@ -20,14 +20,14 @@ import os
 import re
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from devtools.cluster import cluster, network
+from devtools.cluster import cluster, kube, network
 from devtools.cluster import images as cluster_images
 from devtools.cluster.spark_submit import Operator, Supervisor
 from devtools.images import chart_image_values, ensure_images, image_refs
@@ -40,7 +40,7 @@ from tests.charts.checks import CHART_DIR
 from tests.conftest import KEEP
 from tests.e2e.data import sample_ids
 from tests.k8s.conftest import Kubectl
-from tests.spark_job.spark_job_helpers import VENV_BIN, event
+from tests.spark_job.spark_job_helpers import VENV_BIN, event, wait_until
 from tweet_sentiment_common.contract import document_id
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]
@@ -52,18 +52,6 @@ CHART_VALUES = yaml.safe_load((CHART_DIR / "values.yaml").read_text())
 INDEX = CHART_VALUES["elasticsearch"]["index"]
 TOPIC = CHART_VALUES["kafka"]["topic"]
 APP = f"{RELEASE}-job"
-
-
-def poll(check: Callable[[], Any], timeout: float, what: str, every: float = 2.0) -> Any:
-    """The first truthy result of `check`, or a failure naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(every)
-    pytest.fail(f"{what}: not after {timeout:.0f}s (last: {last!r})", pytrace=False)
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -185,11 +173,8 @@ def operator(
     # The pyspark wheel is a Spark distribution: its spark-submit speaks Kubernetes.
     spark_home = Path(pyspark.__file__).parent
 
-    def run_kubectl(args: Any) -> str:
-        proc = kubectl(*args, check=False)
-        if proc.returncode != 0:
-            raise RuntimeError(proc.stderr)
-        return str(proc.stdout)
+    def run_kubectl(args: Sequence[str]) -> str:
+        return kube.kubectl(*args)
 
     def supervisor(app: Any) -> Supervisor:
         return Supervisor(
@@ -342,19 +327,25 @@ def test_producer_is_ready_and_publishes_the_sample(
         kubectl("-n", NAMESPACE, "get", "deployment", f"{RELEASE}-producer", "-o", "json").stdout
     )
     assert deploy["status"].get("readyReplicas") == 1
-    published = poll(
+    published = wait_until(
         lambda: metric_value(kubectl, f"{RELEASE}-producer", "producer_posts_published_total"),
         180,
         "the producer's posts acknowledged by Kafka",
+        interval=2,
     )
     assert published >= 1
 
 
 def test_job_runs_in_cluster_mode_with_an_executor_pod(spark_job: Supervisor, kubectl: Kubectl) -> None:
     app_label = f"sparkoperator.k8s.io/app-name={APP}"
-    driver = poll(lambda: running(kubectl, f"{app_label},spark-role=driver"), 300, "a running driver pod")[0]
-    executors = poll(
-        lambda: running(kubectl, f"{app_label},spark-role=executor"), 300, "a running executor pod"
+    driver = wait_until(
+        lambda: running(kubectl, f"{app_label},spark-role=driver"), 300, "a running driver pod", interval=2
+    )[0]
+    executors = wait_until(
+        lambda: running(kubectl, f"{app_label},spark-role=executor"),
+        300,
+        "a running executor pod",
+        interval=2,
     )
     sa = f"{RELEASE}-spark"
     for pod in [driver, *executors]:
@@ -375,7 +366,9 @@ def test_job_runs_in_cluster_mode_with_an_executor_pod(spark_job: Supervisor, ku
 
 def test_every_sample_post_is_indexed_once(spark_job: Supervisor, es: Any) -> None:
     expected = sample_ids()
-    poll(lambda: expected <= indexed_ids(es), 600, f"all {len(expected)} sample posts in {INDEX}", every=5)
+    wait_until(
+        lambda: expected <= indexed_ids(es), 600, f"all {len(expected)} sample posts in {INDEX}", interval=5
+    )
     ids = indexed_ids(es)
     assert ids == expected, f"unexpected documents: {sorted(ids - expected)[:5]}"
     assert int(es.count(index=INDEX)["count"]) == len(expected)
@@ -420,11 +413,11 @@ def test_metrics_answer_through_the_services(spark_job: Supervisor, kubectl: Kub
 
     producer = documented(lambda r: Metrics("replay", registry=r))
     job = documented(lambda r: JobMetrics(registry=r))
-    scraped_producer = poll(
-        lambda: scrape(kubectl, f"{RELEASE}-producer"), 120, "producer /metrics via its Service"
+    scraped_producer = wait_until(
+        lambda: scrape(kubectl, f"{RELEASE}-producer"), 120, "producer /metrics via its Service", interval=2
     )
     # The job's families appear once the driver is up; its counters after the first batch.
-    scraped_job = poll(
+    scraped_job = wait_until(
         lambda: (
             (s := scrape(kubectl, f"{RELEASE}-job-metrics"))
             and s.get("sentiment_job_documents_indexed_total")
@@ -432,6 +425,7 @@ def test_metrics_answer_through_the_services(spark_job: Supervisor, kubectl: Kub
         ),
         300,
         "job /metrics via its Service",
+        interval=2,
     )
     assert producer - scraped_producer.keys() == set()
     assert job - scraped_job.keys() == set()
@@ -455,16 +449,19 @@ def test_driver_restart_resumes_from_the_checkpoint_on_the_claim(
     after = {f"k8s-{run}-after-{i}": f"I hate this, after the restart #{i}" for i in range(20)}
     ids_of = {pid: document_id("synthetic", pid) for pid in [*before, *after]}
     publish(backends, before)
-    poll(
+    wait_until(
         lambda: len(versions_of(es, {ids_of[p] for p in before})) == len(before),
         300,
         "the posts before the restart",
+        interval=2,
     )
-    committed = poll(lambda: checkpoint_commits(kubectl), 60, "commits in the checkpoint on the claim")
+    committed = wait_until(
+        lambda: checkpoint_commits(kubectl), 60, "commits in the checkpoint on the claim", interval=2
+    )
     old_uid = running(kubectl, f"sparkoperator.k8s.io/app-name={APP},spark-role=driver")[0]["metadata"]["uid"]
 
     kubectl("-n", NAMESPACE, "delete", "pod", spark_job.driver_pod, "--wait=true", timeout=180)
-    new_driver = poll(
+    new_driver = wait_until(
         lambda: [
             p
             for p in running(kubectl, f"sparkoperator.k8s.io/app-name={APP},spark-role=driver")
@@ -472,12 +469,14 @@ def test_driver_restart_resumes_from_the_checkpoint_on_the_claim(
         ],
         300,
         "a new driver pod submitted after the old one was deleted",
+        interval=2,
     )[0]
     publish(backends, after)
-    poll(
+    wait_until(
         lambda: len(versions_of(es, {ids_of[p] for p in after})) == len(after),
         300,
         "the posts after the restart",
+        interval=2,
     )
 
     # Resumed, not restarted: the new driver's batches continue the commit log on the claim
@@ -501,4 +500,9 @@ def test_uninstall_keeps_the_checkpoint_claim(
     assert proc.returncode == 0, proc.stderr
     pvc = json.loads(kubectl("-n", NAMESPACE, "get", "pvc", f"{RELEASE}-checkpoints", "-o", "json").stdout)
     assert pvc["status"]["phase"] == "Bound"
-    poll(lambda: not pods(kubectl, f"app.kubernetes.io/instance={RELEASE}"), 120, "the release's pods gone")
+    wait_until(
+        lambda: not pods(kubectl, f"app.kubernetes.io/instance={RELEASE}"),
+        120,
+        "the release's pods gone",
+        interval=2,
+    )
