@@ -160,6 +160,29 @@ def test_spark_configs_local_and_under_spark_submit() -> None:
     assert "spark.ui.enabled" not in submitted
 
 
+@pytest.mark.parametrize(
+    ("location", "local"),
+    [
+        ("/checkpoint", True),
+        ("file:///var/ckpt", True),
+        ("relative/ckpt", True),
+        ("s3a://bucket/ckpt", False),
+    ],
+)
+def test_checkpoint_manager_without_forks_only_for_local_checkpoints(location: str, local: bool) -> None:
+    s = from_env({**BASE, "CHECKPOINT_LOCATION": location})
+    assert s.checkpoint_is_local is local
+    for under_submit in (False, True):
+        conf = job.spark_configs(s, under_submit=under_submit)
+        manager = conf.get("spark.sql.streaming.checkpointFileManagerClass")
+        # An object store keeps Spark's default manager.
+        assert manager == (job.LOCAL_CHECKPOINT_MANAGER if local else None)
+
+
+def test_kafka_fetch_returns_soon_when_the_log_has_no_new_record() -> None:
+    assert from_env(BASE).kafka_options()["kafka.fetch.max.wait.ms"] == "10"
+
+
 def test_console_script_exits_2_naming_the_variable() -> None:
     result = subprocess.run(
         [console_script("tweet-sentiment-job")],

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 from .settings import Settings
 from .sink import PartitionStats, PartitionWriter, merge_stats, shared_client
 from .transform import prepare_pandas, score_pandas
+from .worker_setup import ack_task_header, prepare_worker
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -27,7 +28,9 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
     bulk-write it, then yield this partition's stats."""
     import pandas as pd
 
+    prepare_worker(settings.sentiment_model)
     writer = PartitionWriter(shared_client(settings), settings)
+    ack_task_header()  # before the first read of the rows
     for pdf in frames:
         scored = score_pandas(prepare_pandas(pdf), settings.sentiment_model, settings.sentiment_languages)
         writer.write_rows(cast("list[dict[str, Any]]", scored.to_dict("records")))  # str column names
@@ -39,11 +42,7 @@ def warm_partition(frames: Iterator[pd.DataFrame], model: str) -> Iterator[pd.Da
     (its lexicon load) in this Python worker, which Spark then reuses for the batches."""
     import pandas as pd
 
-    from .sentiment import get_analyzer
-    from .transform import prepare_row
-
-    get_analyzer(model)
-    prepare_row(b"{}")
+    prepare_worker(model)
     for _ in frames:
         pass
     yield pd.DataFrame({"warm": [1]})
