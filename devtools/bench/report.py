@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devtools.bench.breakdown import table as breakdown_table
+from devtools.bench.cpu import Measured
 from devtools.bench.es import section as es_section
 from devtools.bench.machine import BUSY_LOAD
 
@@ -25,6 +26,20 @@ class StageResult:
 
     posts: int
     runs: dict[str, list[float]] = field(default_factory=dict)  # key: f"{approach}/{model}"
+    cpu: dict[str, list[Measured]] = field(default_factory=dict)  # same keys, spark and python
+
+    def cpu_per_post(self, approach: str, model: str) -> tuple[dict[str, float], float]:
+        """({part: CPU µs per post}, cores used) over every timed run of `approach/model`."""
+        measured = self.cpu.get(f"{approach}/{model}", [])
+        if not measured:
+            return {}, math.nan
+        posts = self.posts * len(measured)
+        wall = sum(m.seconds for m in measured)
+        parts: dict[str, float] = {}
+        for m in measured:
+            for part, seconds in m.cpu.items():
+                parts[part] = parts.get(part, 0.0) + seconds
+        return {part: seconds / posts * 1e6 for part, seconds in parts.items()}, sum(parts.values()) / wall
 
     def median(self, approach: str, model: str) -> float:
         values = sorted(self.runs.get(f"{approach}/{model}", []))
@@ -117,6 +132,55 @@ BREAKDOWN_SECTION = [
     "`python -m devtools.bench.breakdown JOB_LOG` summarises such a log; this run's table follows.",
     "",
 ]
+
+
+CPU_PARTS = ("Python workers", "Spark JVM (driver, local executors)", "main process (Python)")
+
+
+def cpu_section(stage: StageResult, models: list[str]) -> list[str]:
+    """Where the two cores went in `ours`, per post, against the 1-core loop: the bound the
+    CPU each post needs puts on the ratio to the ceiling, whatever the scheduling."""
+    rows = []
+    for model in models:
+        spark, cores = stage.cpu_per_post("spark", model)
+        loop, _ = stage.cpu_per_post("python", model)
+        if not spark or not loop:
+            continue
+        total = sum(spark.values())
+        loop_us = loop.get("main process (Python)", math.nan)  # the loop runs in the main process
+        rows.append(
+            [
+                model,
+                f"{cores:.2f} of 2",
+                *[f"{spark.get(part, 0.0):,.0f}" for part in CPU_PARTS],
+                f"{total:,.0f}",
+                f"{loop_us:,.0f}",
+                f"{loop_us / total:.0%}",
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "**Where the two cores went** (CPU time from `/proc` over every timed run of ours, by",
+        "process; µs of CPU per post). A post costs the loop's µs on one core at best, so with",
+        "both cores fully busy ours / ceiling cannot exceed *loop ÷ ours in all*: the last",
+        "column is that bound, set by the CPU each post takes, not by scheduling or idle cores.",
+        "",
+        table(
+            [
+                "analyzer",
+                "cores busy",
+                "Python workers µs/post",
+                "Spark JVM µs/post",
+                "driver µs/post",
+                "ours in all µs/post",
+                "1-core loop µs/post",
+                "bound on ours / ceiling",
+            ],
+            rows,
+        ),
+        "",
+    ]
 
 
 def render(results: dict[str, Any]) -> str:
@@ -236,7 +300,8 @@ def render(results: dict[str, Any]) -> str:
                 rows,
             ),
             "",
-            "Where ours spends its time: parsing, validation and cleaning alone (`transform.prepare`:",
+            *cpu_section(stage, models),
+            "Parsing, validation and cleaning alone (`transform.prepare`:",
             "UTF-8 decode, `json.loads`, the contract's rules, `clean_text`, in one `mapInPandas`",
             f"pass without scoring), forced with `noop`, ran at {fmt_rate(stage.median('prepare', 'python'))} posts/s.",
             "",

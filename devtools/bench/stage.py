@@ -22,6 +22,7 @@ from functools import reduce
 from pathlib import Path
 from typing import Any
 
+from devtools.bench.cpu import Measured, measure
 from devtools.bench.report import StageResult
 
 LANGUAGES = frozenset({"en", "und"})
@@ -82,13 +83,13 @@ def timed(action: Callable[[], object]) -> float:
 # ----------------------------------------------------------------------------- approaches
 
 
-def ours(spark: Any, path: Path, model: str, partitions: int) -> float:
+def ours(spark: Any, path: Path, model: str, partitions: int) -> Measured:
     from sentiment_job.settings import Settings
     from sentiment_job.transform import enrich
 
     settings = Settings(checkpoint_location="unused", sentiment_model=model, sentiment_languages=LANGUAGES)
     docs, _ = enrich(read_balanced(spark, path, partitions), settings)
-    return timed(lambda: docs.write.format("noop").mode("overwrite").save())
+    return measure(lambda: docs.write.format("noop").mode("overwrite").save())
 
 
 def prepare_only(spark: Any, path: Path, partitions: int) -> float:
@@ -99,7 +100,7 @@ def prepare_only(spark: Any, path: Path, partitions: int) -> float:
     return timed(lambda: prepare(df).write.format("noop").mode("overwrite").save())
 
 
-def pure_python(events: list[tuple[bytes, bytes]], model: str) -> float:
+def pure_python(events: list[tuple[bytes, bytes]], model: str) -> Measured:
     """The same clean + score code in one process, from the event JSON."""
     import json
 
@@ -118,7 +119,7 @@ def pure_python(events: list[tuple[bytes, bytes]], model: str) -> float:
             langs.append(event["lang"])
         score_frame(pd.Series(texts), pd.Series(langs), model, LANGUAGES)
 
-    return timed(run)
+    return measure(run)
 
 
 def original(spark: Any, path: Path) -> float:
@@ -183,11 +184,12 @@ def run(posts: int, models: list[str], runs: int, workdir: Path, partitions: int
         original(spark, warm_data)
         for i in range(runs):
             for model in models:
-                for name, seconds in (
+                for name, measured in (
                     ("spark", ours(spark, data, model, partitions)),
                     ("python", pure_python(events, model)),
                 ):
-                    result.runs.setdefault(f"{name}/{model}", []).append(posts / seconds)
+                    result.runs.setdefault(f"{name}/{model}", []).append(posts / measured.seconds)
+                    result.cpu.setdefault(f"{name}/{model}", []).append(measured)
             result.runs.setdefault("original/textblob", []).append(posts / original(spark, data))
             result.runs.setdefault("prepare/python", []).append(posts / prepare_only(spark, data, partitions))
             print(
