@@ -1,7 +1,10 @@
 """Where a micro-batch's time goes: the job's per-batch log lines, summarised by batch size.
 
-The job logs one line per non-empty micro-batch (`sentiment_job.metrics.batch_breakdown`):
+The job logs two lines per non-empty micro-batch: from its `foreachBatch`, the time its
+tasks spent in each phase, summed over the tasks (`sentiment_job.job.task_phases`), then from
+Spark's progress report (`sentiment_job.metrics.batch_breakdown`):
 
+    batch 7: 50 indexed, 0 dead-lettered, 0 rejected in 0.2s; tasks: rows in 12 ms, prepare 8 ms, score 9 ms, bulk 10 ms
     batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, commit 17 ms; total 215 ms; listener 0.4 ms
 
 `python -m devtools.bench.breakdown JOB_LOG` prints the median of every phase for small
@@ -19,22 +22,36 @@ from pathlib import Path
 from devtools.bench.stats import median
 
 LINE = re.compile(
-    r"batch \d+ \((?P<rows>\d+) rows\): (?P<phases>[^;]+); total (?P<total>\d+) ms; listener (?P<listener>[\d.]+) ms"
+    r"batch (?P<id>\d+) \((?P<rows>\d+) rows\): (?P<phases>[^;]+); total (?P<total>\d+) ms; "
+    r"listener (?P<listener>[\d.]+) ms"
 )
+TASKS = re.compile(r"batch (?P<id>\d+): .* in [\d.]+s; tasks: (?P<phases>.+)$")
+TASK_PREFIX = "tasks: "  # task phases inside process+write, summed over the batch's tasks
 PHASE = re.compile(r"(?P<name>[a-z+ ]+?) (?P<ms>\d+) ms")
 SMALL, LARGE = 200, 3000
 
 
+def _phases(text: str, prefix: str = "") -> dict[str, float]:
+    return {prefix + p["name"].strip(): float(p["ms"]) for p in PHASE.finditer(text)}
+
+
 def parse(lines: Iterable[str]) -> list[dict[str, float]]:
-    """One dict per breakdown line: rows, each phase (ms), total and listener (ms)."""
+    """One dict per batch of one job's log: rows, each phase (ms), the task phases inside
+    process+write (when the job logged them), total and listener (ms)."""
     batches = []
+    tasks: dict[str, dict[str, float]] = {}  # batch id → task phases, logged before the listener's line
     for line in lines:
+        if match := TASKS.search(line):
+            tasks[match["id"]] = _phases(match["phases"], TASK_PREFIX)
+            continue
         match = LINE.search(line)
         if not match:
             continue
         batch = {"rows": float(match["rows"])}
-        for phase in PHASE.finditer(match["phases"]):
-            batch[phase["name"].strip()] = float(phase["ms"])
+        for name, ms in _phases(match["phases"]).items():
+            batch[name] = ms
+            if name == "process+write":
+                batch |= tasks.pop(match["id"], {})
         batch |= {"total": float(match["total"]), "listener": float(match["listener"])}
         batches.append(batch)
     return batches
@@ -49,7 +66,7 @@ def summarise(batches: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for name, group in buckets.items():
         if group:
-            phases = [k for k in group[0] if k != "rows"]
+            phases = list(dict.fromkeys(k for b in group for k in b if k != "rows"))
             out[name] = {k: median([b.get(k, 0.0) for b in group]) for k in ["rows", *phases]}
             out[name]["batches"] = float(len(group))
     return out

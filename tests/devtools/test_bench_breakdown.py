@@ -5,6 +5,8 @@ from __future__ import annotations
 from devtools.bench.breakdown import parse, summarise, table
 
 LOG = [
+    "2026-11-30 00:10:14,200 INFO sentiment_job: batch 1: 29 indexed, 0 dead-lettered, 0 rejected in 0.7s; "
+    "tasks: rows in 40 ms, prepare 8 ms, score 9 ms, bulk 30 ms",
     "2026-11-30 00:10:14,236 INFO sentiment_job.metrics: batch 1 (29 rows): kafka offsets 9 ms, kafka batch 1 ms, "
     "planning 13 ms, process+write 695 ms, commit 120 ms; total 844 ms; listener 0.1 ms",
     "2026-11-30 00:10:15,257 INFO sentiment_job.metrics: batch 2 (9 rows): kafka offsets 7 ms, kafka batch 1 ms, "
@@ -25,12 +27,20 @@ def test_lines_parse_in_phase_order() -> None:
         "kafka batch",
         "planning",
         "process+write",
+        "tasks: rows in",
+        "tasks: prepare",
+        "tasks: score",
+        "tasks: bulk",
         "commit",
         "total",
         "listener",
     ]
     assert first["process+write"] == 695.0
-    assert len(parse(LOG)) == 4
+    assert first["tasks: bulk"] == 30.0
+    batches = parse(LOG)
+    assert len(batches) == 4
+    # A batch whose job logged no task phases (an older job) has none; the table shows 0.
+    assert "tasks: prepare" not in batches[1]
 
 
 def test_small_and_large_batches_are_summarised_apart() -> None:

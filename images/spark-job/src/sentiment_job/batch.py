@@ -7,6 +7,8 @@ record per partition.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 STATS_DDL = "stats STRING"
+# Where a task's time goes, in order (`PartitionStats.phase_seconds`, the batch log line):
+# waiting for the rows (the JVM's Kafka fetch and Arrow conversion), decode/parse/validate/
+# clean, score, and the bulk request(s) with their documents.
+TASK_PHASES = ("rows in", "prepare", "score", "bulk")
 
 
 def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Iterator[pd.DataFrame]:
@@ -30,11 +36,24 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
 
     prepare_worker(settings.sentiment_model)
     writer = PartitionWriter(shared_client(settings), settings)
+    spent = writer.stats.phase_seconds
     ack_task_header()  # before the first read of the rows
+    mark = time.perf_counter()
     for pdf in frames:
-        scored = score_pandas(prepare_pandas(pdf), settings.sentiment_model, settings.sentiment_languages)
+        mark = _lap(spent, "rows in", mark)
+        prepared = prepare_pandas(pdf)
+        mark = _lap(spent, "prepare", mark)
+        scored = score_pandas(prepared, settings.sentiment_model, settings.sentiment_languages)
+        mark = _lap(spent, "score", mark)
         writer.write_rows(cast("list[dict[str, Any]]", scored.to_dict("records")))  # str column names
+        mark = _lap(spent, "bulk", mark)
     yield pd.DataFrame({"stats": [writer.stats.to_json()]})
+
+
+def _lap(spent: Counter[str], phase: str, since: float) -> float:
+    now = time.perf_counter()
+    spent[phase] += now - since
+    return now
 
 
 def warm_partition(frames: Iterator[pd.DataFrame], model: str) -> Iterator[pd.DataFrame]:

@@ -116,12 +116,13 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
             raise
         metrics.record_batch(stats)
         log.info(
-            "batch %d: %d indexed, %d dead-lettered, %d rejected in %.1fs",
+            "batch %d: %d indexed, %d dead-lettered, %d rejected in %.1fs; tasks: %s",
             batch_id,
             sum(stats.indexed.values()),
             sum(stats.deadlettered.values()),
             sum(stats.rejected.values()),
             time.monotonic() - started,
+            task_phases(stats),
         )
 
     options = settings.kafka_options()
@@ -137,6 +138,14 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
         .trigger(**settings.trigger.spark_kwargs())
         .start()
     )
+
+
+def task_phases(stats: Any) -> str:
+    """`rows in 12 ms, prepare 8 ms, score 9 ms, bulk 10 ms`: task time by phase, summed over
+    the batch's tasks (so more than the batch's wall time when tasks ran side by side)."""
+    from .batch import TASK_PHASES
+
+    return ", ".join(f"{phase} {stats.phase_seconds.get(phase, 0.0) * 1000:.0f} ms" for phase in TASK_PHASES)
 
 
 def _first_line(exc: BaseException) -> str:

@@ -207,6 +207,8 @@ class PartitionStats:
     deadlettered: Counter[str] = field(default_factory=Counter)  # by reason
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
+    # Seconds the partition's task spent in each of TASK_PHASES (summed over the batch's tasks).
+    phase_seconds: Counter[str] = field(default_factory=Counter)
 
     def observe_latency(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -230,6 +232,7 @@ class PartitionStats:
             a + b for a, b in zip(self.latency_buckets, other.latency_buckets, strict=True)
         ]
         self.latency_sum += other.latency_sum
+        self.phase_seconds.update(other.phase_seconds)
         return self
 
     def to_json(self) -> str:
@@ -240,6 +243,7 @@ class PartitionStats:
                 "deadlettered": self.deadlettered,
                 "latency_buckets": self.latency_buckets,
                 "latency_sum": self.latency_sum,
+                "phase_seconds": self.phase_seconds,
             }
         )
 
@@ -252,6 +256,7 @@ class PartitionStats:
             deadlettered=Counter(data["deadlettered"]),
             latency_buckets=list(data["latency_buckets"]),
             latency_sum=float(data["latency_sum"]),
+            phase_seconds=Counter(data.get("phase_seconds", {})),
         )
 
 
