@@ -8,12 +8,13 @@ Spark's progress report (`sentiment_job.metrics.batch_breakdown`):
     batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, commit 17 ms; total 215 ms; listener 0.4 ms
 
 `python -m devtools.bench.breakdown JOB_LOG` prints the median of every phase for small
-batches (the 50 posts/s latency runs: at most SMALL rows) and large ones (saturation: at
-least LARGE rows), the table `make bench` puts in docs/benchmarks.md.
+batches (the 50 posts/s latency runs: at most SMALL rows) and large ones (the top throughput
+steps: at least LARGE rows), the table `make bench` puts in docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Iterable
@@ -28,7 +29,9 @@ LINE = re.compile(
 TASKS = re.compile(r"batch (?P<id>\d+): .* in [\d.]+s; tasks: (?P<phases>.+)$")
 TASK_PREFIX = "tasks: "  # task phases inside process+write, summed over the batch's tasks
 PHASE = re.compile(r"(?P<name>[a-z+ ]+?) (?P<ms>\d+) ms")
-SMALL, LARGE = 200, 3000
+# Batch sizes (rows) of the bench's 50 posts/s runs and of its top throughput steps (4,000 and
+# 6,000 posts/s, and the drains between steps), with batches of ~110 ms.
+SMALL, LARGE = 30, 500
 
 
 def _phases(text: str, prefix: str = "") -> dict[str, float]:
@@ -63,11 +66,12 @@ def summarise(batches: list[dict[str, float]]) -> dict[str, dict[str, float]]:
         "small": [b for b in batches if b["rows"] <= SMALL],
         "large": [b for b in batches if b["rows"] >= LARGE],
     }
+    phases = list(dict.fromkeys(k for b in batches for k in b if k != "rows"))
     out: dict[str, dict[str, float]] = {}
     for name, group in buckets.items():
         if group:
-            phases = list(dict.fromkeys(k for b in group for k in b if k != "rows"))
-            out[name] = {k: median([b.get(k, 0.0) for b in group]) for k in ["rows", *phases]}
+            # A phase's median over the batches that logged it (an older job logged no task phases).
+            out[name] = {k: median([b[k] for b in group if k in b] or [math.nan]) for k in ["rows", *phases]}
             out[name]["batches"] = float(len(group))
     return out
 
@@ -77,11 +81,18 @@ def table(summary: dict[str, dict[str, float]]) -> list[str]:
         return []
     phases = [k for k in next(iter(summary.values())) if k not in {"rows", "batches"}]
     head = ["batches", "n", "median rows", *[f"{p} (ms)" for p in phases]]
-    label = {"small": f"≤ {SMALL} rows (50 posts/s)", "large": f"≥ {LARGE:,} rows (saturation)"}
+    label = {"small": f"≤ {SMALL} rows (50 posts/s)", "large": f"≥ {LARGE:,} rows (4,000–6,000 posts/s)"}
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     for name, values in summary.items():
         cells = [label[name], f"{values['batches']:.0f}", f"{values['rows']:,.0f}"]
-        cells += [f"{values[p]:,.1f}" if p == "listener" else f"{values[p]:,.0f}" for p in phases]
+        cells += [
+            "n/a"
+            if math.isnan(values[p])
+            else f"{values[p]:,.1f}"
+            if p == "listener"
+            else f"{values[p]:,.0f}"
+            for p in phases
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -14,7 +14,7 @@ LOG = [
     "2026-11-30 00:10:16,000 INFO sentiment_job.job: batch 2: 9 indexed in 0.4s",  # not a breakdown line
     "2026-11-30 00:20:00,000 INFO sentiment_job.metrics: batch 90 (5400 rows): kafka offsets 5 ms, kafka batch 0 ms, "
     "planning 3 ms, process+write 790 ms, commit 100 ms; total 904 ms; listener 0.1 ms",
-    "2026-11-30 00:20:01,000 INFO sentiment_job.metrics: batch 91 (900 rows): kafka offsets 5 ms, kafka batch 0 ms, "
+    "2026-11-30 00:20:01,000 INFO sentiment_job.metrics: batch 91 (300 rows): kafka offsets 5 ms, kafka batch 0 ms, "
     "planning 3 ms, process+write 400 ms, commit 90 ms; total 500 ms; listener 0.1 ms",
 ]
 
@@ -47,7 +47,7 @@ def test_small_and_large_batches_are_summarised_apart() -> None:
     summary = summarise(parse(LOG))
     assert summary["small"]["batches"] == 2
     assert summary["small"]["process+write"] == 500.0  # the median of 695 and 305
-    assert summary["large"]["rows"] == 5400  # the 900-row batch is in neither bucket
+    assert summary["large"]["rows"] == 5400  # the 300-row batch is in neither bucket
     rows = table(summary)
-    assert rows[2].startswith("| ≤ 200 rows (50 posts/s) | 2 | 19 |")
+    assert rows[2].startswith("| ≤ 30 rows (50 posts/s) | 2 | 19 |")
     assert table({}) == []

@@ -114,9 +114,9 @@ def test_stats_merge_and_roundtrip() -> None:
     b.observe_latency(10_000)
     b.observe_latency(-3)  # clock skew counts as zero, not as a negative latency
     b.deadlettered["bad_json"] += 1
-    a.phase_seconds["score"] += 0.25
-    b.phase_seconds["score"] += 0.5
-    b.phase_seconds["bulk"] += 0.125
+    a.phase_seconds["score"] = 0.25
+    b.phase_seconds["score"] = 0.5
+    b.phase_seconds["bulk"] = 0.125
     total = merge_stats([a.to_json(), b.to_json()])
     assert total.phase_seconds == {"score": 0.75, "bulk": 0.125}
     assert total.indexed == {"Positive": 2}

@@ -8,7 +8,6 @@ record per partition.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
@@ -50,9 +49,9 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
     yield pd.DataFrame({"stats": [writer.stats.to_json()]})
 
 
-def _lap(spent: Counter[str], phase: str, since: float) -> float:
+def _lap(spent: dict[str, float], phase: str, since: float) -> float:
     now = time.perf_counter()
-    spent[phase] += now - since
+    spent[phase] = spent.get(phase, 0.0) + now - since
     return now
 
 

@@ -208,7 +208,7 @@ class PartitionStats:
     latency_buckets: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS) + 1))
     latency_sum: float = 0.0
     # Seconds the partition's task spent in each of TASK_PHASES (summed over the batch's tasks).
-    phase_seconds: Counter[str] = field(default_factory=Counter)
+    phase_seconds: dict[str, float] = field(default_factory=dict)
 
     def observe_latency(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -232,7 +232,8 @@ class PartitionStats:
             a + b for a, b in zip(self.latency_buckets, other.latency_buckets, strict=True)
         ]
         self.latency_sum += other.latency_sum
-        self.phase_seconds.update(other.phase_seconds)
+        for phase, seconds in other.phase_seconds.items():
+            self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
         return self
 
     def to_json(self) -> str:
@@ -256,7 +257,7 @@ class PartitionStats:
             deadlettered=Counter(data["deadlettered"]),
             latency_buckets=list(data["latency_buckets"]),
             latency_sum=float(data["latency_sum"]),
-            phase_seconds=Counter(data.get("phase_seconds", {})),
+            phase_seconds={k: float(v) for k, v in data.get("phase_seconds", {}).items()},
         )
 
 
