@@ -277,10 +277,17 @@ def score_pandas(
 
 
 def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None:
+    import numpy as np
+
     if len(scores) != len(positions):
         raise ValueError(f"score_frame returned {len(scores)} rows for {len(positions)} texts")
     for name in _ANALYZER_COLUMNS:
-        out.iloc[positions, _column(out, name)] = scores[name].to_numpy()
+        column = _column(out, name)
+        if out.dtypes.iloc[column].kind == "f":
+            # An analyzer's None is a missing number (pandas will refuse None in a float column).
+            out.iloc[positions, column] = scores[name].to_numpy(dtype="float64", na_value=np.nan)
+        else:
+            out.iloc[positions, column] = scores[name].to_numpy()
 
 
 def _column(out: pd.DataFrame, name: str) -> int:
