@@ -103,7 +103,7 @@ def test_a_pyspark_worker_is_prepared(spark: Any) -> None:
             pass
         yield pd.DataFrame(
             {
-                "socket": [worker_setup._task_socket[0] is not None],
+                "socket": [worker_setup.task_socket() is not None],
                 "frozen": [gc.get_freeze_count()],
                 "patched": [getattr(zipimport.zipimporter.invalidate_caches, "_tweet_sentiment_lazy", False)],
             }

@@ -16,6 +16,7 @@ not scale with rows:
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import os
 import socket
@@ -25,7 +26,6 @@ from typing import Any
 
 _PATCHED = "_tweet_sentiment_lazy"
 _ready: set[str] = set()  # the models this worker has loaded and frozen
-_task_socket: list[socket.socket | None] = []  # [the connection to the JVM], once looked up
 
 
 def ack_task_header() -> None:
@@ -38,12 +38,16 @@ def ack_task_header() -> None:
     with strace (SPARK-51667 is the same bug on another of Spark's Python sockets).
     TCP_QUICKACK sends the pending ACK at once. Call it before reading the rows.
     """
-    if not _task_socket:
-        _task_socket.append(_find_task_socket())
-    sock = _task_socket[0]
+    sock = task_socket()
     if sock is not None and hasattr(socket, "TCP_QUICKACK"):
         with contextlib.suppress(OSError):  # the connection closed: the task fails anyway
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+
+
+@functools.cache
+def task_socket() -> socket.socket | None:
+    """The worker's connection to the JVM, looked up once (`_find_task_socket`)."""
+    return _find_task_socket()
 
 
 def _find_task_socket() -> socket.socket | None:
