@@ -15,8 +15,6 @@ Kafka source:
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import reduce
 from pathlib import Path
@@ -74,30 +72,24 @@ def read_balanced(spark: Any, path: Path, partitions: int) -> Any:
     return df
 
 
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
 # ----------------------------------------------------------------------------- approaches
 
 
-def ours(spark: Any, path: Path, model: str, partitions: int) -> Measured:
+def ours(df: Any, model: str) -> Measured:
+    """The job's transform over `df` (`read_balanced`'s rows)."""
     from sentiment_job.settings import Settings
     from sentiment_job.transform import enrich
 
     settings = Settings(checkpoint_location="unused", sentiment_model=model, sentiment_languages=LANGUAGES)
-    docs, _ = enrich(read_balanced(spark, path, partitions), settings)
+    docs, _ = enrich(df, settings)
     return measure(lambda: docs.write.format("noop").mode("overwrite").save())
 
 
-def prepare_only(spark: Any, path: Path, partitions: int) -> float:
+def prepare_only(df: Any) -> float:
     """Parse, validate and clean alone (one Python pass, no scoring): where the time goes."""
     from sentiment_job.transform import prepare
 
-    df = read_balanced(spark, path, partitions)
-    return timed(lambda: prepare(df).write.format("noop").mode("overwrite").save())
+    return measure(lambda: prepare(df).write.format("noop").mode("overwrite").save()).seconds
 
 
 def pure_python(events: list[tuple[bytes, bytes]], model: str) -> Measured:
@@ -157,7 +149,7 @@ def original(spark: Any, path: Path) -> float:
         .withColumn("subjectivity", subjectivity_udf("processed_text"))
         .withColumn("sentiment", label_udf("polarity"))
     )
-    return timed(lambda: df.write.format("noop").mode("overwrite").save())
+    return measure(lambda: df.write.format("noop").mode("overwrite").save()).seconds
 
 
 # ----------------------------------------------------------------------------- driver
@@ -177,21 +169,22 @@ def run(posts: int, models: list[str], runs: int, workdir: Path, partitions: int
         data, warm_data = workdir / "stage-posts.parquet", workdir / "stage-warm.parquet"
         write_parquet(spark, events, data, partitions)
         write_parquet(spark, warm, warm_data, partitions)
+        rows, warm_rows = read_balanced(spark, data, partitions), read_balanced(spark, warm_data, partitions)
         # One untimed pass of each: Python workers start and lexicons load once per worker.
         for model in models:
-            ours(spark, warm_data, model, partitions)
+            ours(warm_rows, model)
             pure_python(warm, model)
         original(spark, warm_data)
         for i in range(runs):
             for model in models:
                 for name, measured in (
-                    ("spark", ours(spark, data, model, partitions)),
+                    ("spark", ours(rows, model)),
                     ("python", pure_python(events, model)),
                 ):
                     result.runs.setdefault(f"{name}/{model}", []).append(posts / measured.seconds)
                     result.cpu.setdefault(f"{name}/{model}", []).append(measured)
             result.runs.setdefault("original/textblob", []).append(posts / original(spark, data))
-            result.runs.setdefault("prepare/python", []).append(posts / prepare_only(spark, data, partitions))
+            result.runs.setdefault("prepare/python", []).append(posts / prepare_only(rows))
             print(
                 f"[stage] run {i + 1}/{runs}: "
                 + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in sorted(result.runs.items())),
