@@ -76,6 +76,10 @@ def summarise(batches: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     return out
 
 
+def _ms(value: float, decimals: int) -> str:
+    return "n/a" if math.isnan(value) else f"{value:,.{decimals}f}"
+
+
 def table(summary: dict[str, dict[str, float]]) -> list[str]:
     if not summary:
         return []
@@ -85,14 +89,7 @@ def table(summary: dict[str, dict[str, float]]) -> list[str]:
     lines = ["| " + " | ".join(head) + " |", "| " + " | ".join("---" for _ in head) + " |"]
     for name, values in summary.items():
         cells = [label[name], f"{values['batches']:.0f}", f"{values['rows']:,.0f}"]
-        cells += [
-            "n/a"
-            if math.isnan(values[p])
-            else f"{values[p]:,.1f}"
-            if p == "listener"
-            else f"{values[p]:,.0f}"
-            for p in phases
-        ]
+        cells += [_ms(values[p], decimals=1 if p == "listener" else 0) for p in phases]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
