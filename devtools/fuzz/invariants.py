@@ -1,0 +1,108 @@
+"""The rules every fuzz target checks, and how a failure is named.
+
+A target either returns (the input was handled within the rules) or raises: `Broken` when
+the code returned something a rule forbids, any other exception when the code itself raised.
+`signature()` turns either into a short, stable name (no line numbers, no input values) so
+that the same defect found twice, or found by two engines, is counted once and can be
+listed in `known.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from tweet_sentiment_common import contract
+
+# Packages whose frames name an exception's location (the innermost of ours wins).
+_OUR_PACKAGES = ("tweet_producer", "sentiment_job", "tweet_sentiment_common")
+# The job's labels (the Document model types `sentiment` as a plain str, so they are listed here).
+LABELS = frozenset({"Negative", "Neutral", "Positive", "Unsupported"})
+
+
+class Broken(AssertionError):
+    """An invariant does not hold. `rule` is a short, stable name of the rule (and the
+    field or error kind that broke it); `detail` says what was seen."""
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(f"{rule}: {detail}")
+        self.rule = rule
+        self.detail = detail
+
+
+def check(condition: object, rule: str, detail: str = "") -> None:
+    if not condition:
+        raise Broken(rule, detail)
+
+
+def signature(exc: BaseException) -> str:
+    """`broken <rule>` or `<ExceptionType> in <package/module.py>:<function>` (the innermost
+    frame in our packages, where the exception escaped the product code)."""
+    if isinstance(exc, Broken):
+        return f"broken {exc.rule}"
+    where = "?"
+    for frame in traceback.extract_tb(exc.__traceback__):
+        parts = Path(frame.filename).parts
+        for package in _OUR_PACKAGES:
+            if package in parts:
+                where = f"{'/'.join(parts[parts.index(package) :])}:{frame.name}"
+    return f"{type(exc).__name__} in {where}"
+
+
+def strict_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def lang_ok(lang: object) -> bool:
+    """`re.fullmatch`: `$` in the pattern also matches before a final newline."""
+    return isinstance(lang, str) and re.fullmatch(contract.LANG_PATTERN.strip("^$"), lang) is not None
+
+
+def time_ok(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(contract.TIME_PATTERN.strip("^$"), value) is not None
+
+
+def validation_rule(model: str, exc: pydantic.ValidationError) -> str:
+    """`<model> rejects <field> <error type>` of the first error: stable across inputs."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"]) or "-"
+    return f"{model}-rejects {field} {first['type']}"
+
+
+def decode_strict_json(value: bytes, rule: str) -> dict[str, Any]:
+    """Kafka bytes the producer wrote: strict UTF-8, one JSON object."""
+    try:
+        doc = json.loads(value.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise Broken(rule, f"{type(exc).__name__}: {exc}") from None
+    check(isinstance(doc, dict), rule, "not a JSON object")
+    return doc  # type: ignore[no-any-return]
+
+
+def finite_in(value: object, low: float, high: float) -> bool:
+    return isinstance(value, float) and math.isfinite(value) and low <= value <= high
+
+
+def _null(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def same_row(alone: Mapping[str, Any], batch: Mapping[str, Any]) -> str | None:
+    """The first column where two result rows differ, or None. None and NaN are both
+    null (which one a column holds depends on the other rows' types; Arrow writes null)."""
+    for name, value in batch.items():
+        other = alone.get(name)
+        if not (_null(value) and _null(other)) and value != other:
+            return name
+    return None
