@@ -43,17 +43,20 @@ def check(condition: object, rule: str, detail: str = "") -> None:
 
 
 def signature(exc: BaseException) -> str:
-    """`broken <rule>` or `<ExceptionType> in <package/module.py>:<function>` (the innermost
-    frame in our packages, where the exception escaped the product code)."""
+    """`broken <rule>` or `<ExceptionType> in <package/module.py>:<function>`: the innermost
+    frame in our packages (where the exception escaped the product code), else the
+    innermost frame of an installed package (a library raising what it should not)."""
     if isinstance(exc, Broken):
         return f"broken {exc.rule}"
-    where = "?"
+    ours, theirs = "", "?"
     for frame in traceback.extract_tb(exc.__traceback__):
         parts = Path(frame.filename).parts
         for package in _OUR_PACKAGES:
             if package in parts:
-                where = f"{'/'.join(parts[parts.index(package) :])}:{frame.name}"
-    return f"{type(exc).__name__} in {where}"
+                ours = f"{'/'.join(parts[parts.index(package) :])}:{frame.name}"
+        if "site-packages" in parts:
+            theirs = f"{'/'.join(parts[parts.index('site-packages') + 1 :])}:{frame.name}"
+    return f"{type(exc).__name__} in {ours or theirs}"
 
 
 def strict_utf8(text: str) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 OVERFLOW = "OverflowError in tweet_sentiment_common/contract.py:format_time"
 BIG_INT = "ValueError in tweet_producer/events.py:decode_json"
 MICROS = "ValueError in tweet_producer/events.py:time_from_micros"
+MICROS_OVERFLOW = "OverflowError in tweet_producer/events.py:time_from_micros"
 RECURSION = "RecursionError in sentiment_job/transform.py:_json"
 SURROGATE_ID = "broken id-strict-utf8"
 SURROGATE_ID_FITS = "broken id-fits-not-utf8"
@@ -28,6 +29,10 @@ JOB_LANG = "broken job-lang-well-formed"
 CURSOR = "broken cursor-positive-int"
 CONTRACT_TIME = "broken job-rejects-contract-event bad_value"
 CONTRACT_TIME_JOB = "broken contract-time-job-invalid"
+SCHEMA_SURROGATE = "broken schema-accepts-but Event-rejects id string_unicode"
+SCHEMA_LANG = "broken schema-accepts-but Event-rejects lang string_pattern_mismatch"
+CONTRACT_BLANK = "broken job-rejects-contract-event missing_field"
+AUTHOR_NULL = "TypeError in pydantic/_internal/_validators.py:min_length_validator"
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ KNOWN: dict[str, Known] = {
     "jetstream/time-us-huge.json": Known(
         "3", "time_us 10**18 and createdAt 'not a time'", {"jetstream": MICROS}
     ),
+    "jetstream/time-us-overflow.json": Known(
+        "3", "time_us 10**29 and no createdAt", {"jetstream": MICROS_OVERFLOW}
+    ),
     # 4: a lone surrogate in an id passes id_fits and has no UTF-8 form (the Kafka key).
     "x_line/id-lone-surrogate-escape.json": Known("4", 'X data.id "1\\ud800"', _X_SURROGATE),
     "x_line/id-lone-surrogate-raw.bin": Known("4", "X data.id with the raw bytes ED A0 80", _X_SURROGATE),
@@ -77,12 +85,12 @@ KNOWN: dict[str, Known] = {
     "contract/id-lone-surrogate.json": Known(
         "4",
         'event id "\\ud800" (the job indexes it)',
-        {"contract": SURROGATE_ID_FITS, "job": SURROGATE_JOB_ID},
+        {"contract": SCHEMA_SURROGATE, "job": SURROGATE_JOB_ID},
     ),
     "job/id-lone-surrogate.json": Known(
         "4",
         'event id "\\ud800" (the job indexes it)',
-        {"contract": SURROGATE_ID_FITS, "job": SURROGATE_JOB_ID},
+        {"contract": SCHEMA_SURROGATE, "job": SURROGATE_JOB_ID},
     ),
     # NEW (the text side of 4): a lone surrogate in a text is replaced by "?" on publish,
     # so the published text is not the source's (and id_fits calls the text an id that fits).
@@ -106,7 +114,7 @@ KNOWN: dict[str, Known] = {
     ),
     "contract/lang-newline.json": Known("6", 'normalize_lang("en\\n")', {"contract": LANG_NORMALIZE}),
     "job/lang-newline.json": Known(
-        "6", 'event lang "en\\n" indexed as is', {"job": JOB_LANG, "contract": LANG_NORMALIZE}
+        "6", 'event lang "en\\n" indexed as is', {"job": JOB_LANG, "contract": SCHEMA_LANG}
     ),
     # 6, wider: the job checks only that lang is a string, so any tag is indexed.
     "job/lang-malformed.json": Known("6", 'event lang "!!" indexed as is', {"job": JOB_LANG}),
@@ -121,6 +129,14 @@ KNOWN: dict[str, Known] = {
     "contract/time-impossible-month.json": Known(
         "8", "the time 2024-00-01T00:00:00Z", {"contract": CONTRACT_TIME_JOB}
     ),
+    # NEW: the contract's Event model raises TypeError, not a ValidationError, on
+    # "author_id": null (min_length applied to the None branch of `str | None`).
+    "contract/author-id-null.json": Known(
+        "NEW", 'an event with "author_id": null', {"contract": AUTHOR_NULL}
+    ),
+    # NEW (the kind of 8): the Event model takes a blank text (min_length=1), the job
+    # dead-letters it as missing_field: contract-valid and job-invalid.
+    "contract/text-blank.json": Known("NEW", 'an event with "text": " "', {"contract": CONTRACT_BLANK}),
     # 9: the reconnect cursor is set from any integer time_us before it is validated.
     "jetstream/time-us-true.json": Known("9", "time_us true", {"jetstream": CURSOR}),
     "jetstream/time-us-negative.json": Known("9", "time_us -5", {"jetstream": CURSOR}),

@@ -243,7 +243,13 @@ def _strings(value: object) -> Iterator[str]:
             yield from _strings(item)
 
 
+def _fits(source: object, post_id: object) -> bool:
+    return not isinstance(source, str) or not isinstance(post_id, str) or contract.id_fits(source, post_id)
+
+
 def contract_target() -> Target:
+    import jsonschema
+
     from sentiment_job.transform import prepare_row
 
     def check_string(text: str) -> None:
@@ -263,6 +269,30 @@ def contract_target() -> Target:
             formatted = contract.format_time(moment)
             check(time_ok(formatted), "format-time-form", repr(formatted))
 
+    schema = jsonschema.Draft202012Validator(contract.json_schemas()["event-v1.schema.json"])
+
+    def check_schema_agrees(data: bytes) -> None:
+        """The JSON Schema the producer ships says what the model says of the same document
+        (both given Python's parse of the bytes: pydantic's own JSON parser differs, e.g. it
+        refuses a lone surrogate escape)."""
+        try:
+            doc = json.loads(data)
+        except (ValueError, RecursionError):
+            return  # not JSON: nothing for a schema to judge
+        if isinstance(doc, dict) and not _fits(doc.get("source"), doc.get("id")):
+            return  # the schema can state only a character bound on ids (its description says so)
+        try:
+            contract.Event.model_validate(doc)
+            rejected = ""
+        except pydantic.ValidationError as exc:
+            rejected = validation_rule("Event", exc)
+        errors = sorted(schema.iter_errors(doc), key=lambda e: list(e.path))
+        if not rejected and errors:
+            where = ".".join(str(p) for p in errors[0].path) or "-"
+            raise Broken(f"schema-rejects-model-event {where} {errors[0].validator}", errors[0].message[:200])
+        if rejected and not errors:
+            raise Broken(f"schema-accepts-but {rejected}", repr(data[:200]))
+
     def prepare_row_time(text: str) -> bool:
         value = json.dumps(
             {
@@ -281,6 +311,7 @@ def contract_target() -> Target:
             event = contract.Event.model_validate_json(data)
         except pydantic.ValidationError:
             event = None
+        check_schema_agrees(data)
         if event is not None:
             row = prepare_row(data)
             check(row["reason"] is None, f"job-rejects-contract-event {row['reason']}", str(row["error"]))
