@@ -113,7 +113,8 @@ def print_report(report: Report) -> bool:
     for sig, finding in sorted(report.findings.items()):
         status = "known" if sig in known else "NEW"
         new |= status == "NEW"
-        print(f"  [{status:5}] {sig}  ({finding.hits}x)")
+        hits = f"  ({finding.hits}x)" if finding.hits > 1 else ""  # atheris reports each once
+        print(f"  [{status:5}] {sig}{hits}")
         print(f"          {finding.detail[:160]}")
         print(f"          input: {finding.reproducer[:200]!r}")
     for took, data in report.slow:
