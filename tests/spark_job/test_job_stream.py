@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -290,3 +291,23 @@ def test_spark_submit_of_main_py_as_in_the_image(
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     assert set(all_docs(es_client, index)) == {f"{p['source']}:{p['id']}" for p in posts}
+
+
+def test_a_missing_topic_is_named_not_a_stack_trace(
+    kafka_bootstrap: str, es_url: str, indices: Any, spark_jars: str, tmp_path: Path
+) -> None:
+    """Issue 16: a job started before its topic exists ends with a message that names the topic."""
+    topic = f"missing-{uuid.uuid4().hex[:8]}"
+    env = job_env(
+        {},
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        es_url=es_url,
+        index=indices(),
+        checkpoint=tmp_path / "checkpoint",
+        jars=spark_jars,
+        TRIGGER="availableNow",
+    )
+    code, log = run_job(env, tmp_path / "job.log", timeout=300)
+    assert code == 1, log
+    assert f"the Kafka topic {topic!r} does not exist on {kafka_bootstrap}" in log, log[-3000:]
