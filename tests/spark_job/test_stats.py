@@ -428,7 +428,7 @@ def test_format_summary_has_a_table_by_language() -> None:
     langs["en"] = {"Positive": 2, "Negative": 1, "Neutral": 1}
     langs["ja"] = {"Unsupported": 3}
     text = stats.format_summary(stats.parse_summary("idx", language_response(langs)))
-    table = text[text.index("  By language (16 scored as;") :].splitlines()
+    table = text[text.index("  By language (16 languages, as scored;") :].splitlines()
     assert table[1].split() == [
         "language",
         "posts",

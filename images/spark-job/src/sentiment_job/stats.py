@@ -499,7 +499,7 @@ def format_languages(summary: Summary, top: int = 12) -> list[str]:
     )
     lines = [
         "",
-        f"  By language ({len(summary.languages)} scored as; each label's share of the language's posts):",
+        f"  By language ({len(summary.languages)} languages, as scored; each label as a share of the language's posts):",
     ]
     lines.append(head)
     for lang, counts in rows:
