@@ -185,6 +185,15 @@ def test_chart_has_a_panel_by_language_split_by_label(tmp_path) -> None:  # type
         assert "10 (48%)" in [t.get_text().strip() for t in ax.texts]
     finally:
         plt.close(fig)
-    timeline = stats.Timeline(interval_seconds=600, starts=[], counts={})
+    from datetime import datetime, timezone
+
+    start = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    timeline = stats.Timeline(
+        interval_seconds=600,
+        starts=[start],
+        counts={"Positive": [5]},
+        polarity_bins=[0.5],
+        polarity_counts={"Positive": [5]},
+    )
     path = demo.write_chart(timeline, summary, tmp_path / "chart.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
