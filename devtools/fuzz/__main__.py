@@ -28,11 +28,11 @@ from devtools.fuzz.engine import (
     corpus_dir,
     minimize,
     outcome,
-    quiet_logs,
     run_hypothesis,
     run_seeds,
     seed_files,
 )
+from devtools.fuzz.invariants import quiet_logs
 from devtools.fuzz.known import tolerated
 from devtools.fuzz.targets import TARGETS
 
@@ -137,16 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if unknown := set(args.targets) - set(TARGETS):
         parser.error(f"unknown target(s) {', '.join(sorted(unknown))}: choose from {', '.join(TARGETS)}")
-    quiet_logs()
     targets = args.targets or list(TARGETS)
     if args.input is not None:
         for target in targets:
-            sig, detail = outcome(TARGETS[target].build(), args.input.read_bytes())
+            with quiet_logs():
+                sig, detail = outcome(TARGETS[target].build(), args.input.read_bytes())
             print(f"{target}: {'ok' if sig is None else f'{sig}: {detail}'}")
         return 0
     new = False
     for target in targets:
-        new |= print_report(fuzz(target, args.seconds, args.engine, args.shrink_seconds))
+        with quiet_logs():
+            report = fuzz(target, args.seconds, args.engine, args.shrink_seconds)
+        new |= print_report(report)
     print(f"\nreproducers: {WORK_DIR / 'findings'}")
     return 1 if new else 0
 

@@ -31,11 +31,11 @@ def main() -> None:
     target, out = sys.argv[1], Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
     with atheris.instrument_imports(include=OUR_PACKAGES):
-        from devtools.fuzz.engine import Report, quiet_logs
+        from devtools.fuzz.engine import Report
+        from devtools.fuzz.invariants import quiet_logs
         from devtools.fuzz.targets import TARGETS
 
         run = TARGETS[target].build()
-    quiet_logs()
     report = Report(target)
     saved: dict[str, int] = {}
 
@@ -49,7 +49,8 @@ def main() -> None:
         (out / f"{name}.txt").write_text(f"{sig}\n{report.findings[sig].detail}\n", encoding="utf-8")
 
     atheris.Setup([sys.argv[0], *sys.argv[3:]], one_input)
-    atheris.Fuzz()
+    with quiet_logs():
+        atheris.Fuzz()  # exits the process when libFuzzer is done
 
 
 if __name__ == "__main__":

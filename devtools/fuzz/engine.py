@@ -7,7 +7,6 @@ point of a run is the list of everything that breaks.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,12 +19,6 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 CORPUS_ROOT = REPO_ROOT / "tests" / "fuzz" / "corpus"
 # An input slower than this is reported (not failed: CI machines are noisy).
 SLOW_SECONDS = 2.0
-
-
-def quiet_logs() -> None:
-    """The sources log every stream-error line and dead letter: millions of lines here."""
-    for name in ("tweet_producer", "sentiment_job"):
-        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def corpus_dir(target: str) -> Path:

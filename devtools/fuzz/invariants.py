@@ -9,11 +9,13 @@ listed in `known.py`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import math
 import re
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,51 @@ def signature(exc: BaseException) -> str:
     return f"{type(exc).__name__} in {ours or theirs}"
 
 
+class LastException(logging.Handler):
+    """Keeps the exception of the last record logged with one. The per-record guards of
+    the sources and the job log the traceback of what they turn into an `internal_error`
+    dead letter; the harness reads it back to name the defect by where it was raised."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.exc: BaseException | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.exc_info and record.exc_info[1] is not None:
+            self.exc = record.exc_info[1]
+
+
+LAST_EXCEPTION = LastException()
+
+
+@contextlib.contextmanager
+def quiet_logs() -> Iterator[None]:
+    """The sources log every stream-error line and dead letter (millions of lines here):
+    inside, our loggers write nowhere; only LAST_EXCEPTION sees their records. Restored on
+    exit (pytest's log capture in other tests needs them as they were)."""
+    saved = []
+    for name in ("tweet_producer", "sentiment_job"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.propagate, logger.handlers[:]))
+        logger.propagate = False
+        logger.handlers[:] = [LAST_EXCEPTION]
+    try:
+        yield
+    finally:
+        for logger, propagate, handlers in saved:
+            logger.propagate = propagate
+            logger.handlers[:] = handlers
+
+
+def guarded(reason: str, error: object, where: str) -> None:
+    """An `internal_error` (or the job's `sentiment_error`) is an exception no rule
+    expected that a guard caught: a finding, named by the exception the guard logged."""
+    if reason not in ("internal_error", "sentiment_error"):
+        return
+    exc, LAST_EXCEPTION.exc = LAST_EXCEPTION.exc, None
+    raise Broken(f"{where} {reason}: {signature(exc) if exc is not None else error}", str(error)[:300])
+
+
 def strict_utf8(text: str) -> bool:
     try:
         text.encode("utf-8")
@@ -72,8 +119,17 @@ def lang_ok(lang: object) -> bool:
     return isinstance(lang, str) and re.fullmatch(contract.LANG_PATTERN.strip("^$"), lang) is not None
 
 
+# The one form the producer and the job write a timestamp in (UTC, milliseconds, Z).
+_CANONICAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+
+
 def time_ok(value: object) -> bool:
-    return isinstance(value, str) and re.fullmatch(contract.TIME_PATTERN.strip("^$"), value) is not None
+    """In the canonical form and a real date-time (the contract's parse_time reads it)."""
+    return (
+        isinstance(value, str)
+        and _CANONICAL_TIME.fullmatch(value) is not None
+        and contract.parse_time(value) is not None
+    )
 
 
 def validation_rule(model: str, exc: pydantic.ValidationError) -> str:
