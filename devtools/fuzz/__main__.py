@@ -73,6 +73,8 @@ def run_atheris(target: str, seconds: int) -> Report:
     for note in out.glob("*.txt"):
         sig, _, detail = note.read_text(encoding="utf-8").partition("\n")
         report.findings[sig] = Finding(target, sig, detail.strip(), note.with_suffix(".bin").read_bytes())
+    for timing in sorted(out.glob("slow-input-*.seconds")):
+        report.slow.append((float(timing.read_text()), timing.with_suffix(".bin").read_bytes()))
     for artifact in out.glob("*-*"):
         if artifact.name.startswith(("crash-", "timeout-", "oom-", "slow-unit-")):
             kind = artifact.name.split("-", 1)[0]

@@ -40,7 +40,12 @@ def main() -> None:
     saved: dict[str, int] = {}
 
     def one_input(data: bytes) -> None:
+        slow = len(report.slow)
         sig = report.record(run, data)
+        if len(report.slow) > slow:  # kept for the report (libFuzzer's own limit is -timeout)
+            took, kept = report.slow[-1]
+            (out / f"slow-input-{slow}.bin").write_bytes(kept)
+            (out / f"slow-input-{slow}.seconds").write_text(f"{took:.2f}\n")
         if sig is None or saved.get(sig, 1 << 62) <= len(data):
             return
         saved[sig] = len(data)
