@@ -3,7 +3,7 @@
 A target returns when the input was handled within the rules and raises otherwise
 (`invariants.Broken` for a broken rule, anything else is an exception the product code let
 escape). Targets are pure Python, need no Kafka or Elasticsearch, and are cheap to build:
-`TARGETS[name]()` gives the callable.
+`TARGETS[name].build()` gives the callable.
 
 - `x_line`: one line of the X API v2 stream (`sources.base.parse_line` + `x_line_parser`).
 - `jetstream`: one Jetstream message, as text and as bytes (`JetstreamSource._handle`).
@@ -135,11 +135,31 @@ def x_line() -> Target:
     parse = x_line_parser("x", _metrics("x"))
 
     def run(data: bytes) -> None:
-        # A line as the splitter gives it: no newline, at most the split limit kept.
+        # A line as the splitter gives it: no newline (fuzz inputs are shorter than the
+        # split limit, so kept whole).
         for line in data.split(b"\n") or [b""]:
-            check_item(parse_line(Line(line, len(line)), "x", MAX_POST_BYTES, parse), "x")
+            item = parse_line(Line(line, len(line)), "x", MAX_POST_BYTES, parse)
+            check_item(item, "x")
+            if isinstance(item, contract.Post):
+                check_source_text(item, x_text(json.loads(line)))
+                check(item.id == json.loads(line)["data"]["id"], "source-id", repr(item.id[:80]))
 
     return run
+
+
+def x_text(doc: Any) -> str:
+    """The text of an X envelope as X sent it: note_tweet.text when there is one."""
+    data = doc["data"]
+    note = data.get("note_tweet")
+    if isinstance(note, dict) and isinstance(note.get("text"), str) and not contract.is_blank(note["text"]):
+        return str(note["text"])
+    return str(data["text"])
+
+
+def check_source_text(post: Any, sent: str) -> None:
+    """Byte-exact against the source: the post's text is the one sent (a lone surrogate,
+    which has no UTF-8 form, becomes U+FFFD and nothing else changes)."""
+    check(post.text == contract.repair_unicode(sent), "source-text-byte-exact", repr(sent[:80]))
 
 
 def _cursor(source: Any) -> object:
@@ -162,6 +182,11 @@ def jetstream() -> Target:
         check(ok, "cursor-positive-int", repr(cursor)[:80])
         if item is not None and getattr(item, "position", None) is not None:
             check(item.position == cursor, "cursor-position", f"{item.position} != {cursor}")
+        if isinstance(item, contract.Post):
+            doc = json.loads(message)
+            check_source_text(item, doc["commit"]["record"]["text"])
+            rkey = doc["commit"]["rkey"]
+            check(item.id == f"at://{doc['did']}/app.bsky.feed.post/{rkey}", "source-id", repr(item.id[:80]))
 
     def run(data: bytes) -> None:
         one(data)  # binary frame
