@@ -1,5 +1,5 @@
 """The fuzz harnesses of devtools/fuzz in `make test`: every seed through every target, and
-a short, seeded Hypothesis budget per target (about 40 s in all on a busy 2-core machine).
+a short, seeded Hypothesis budget per target (about 13 s of CPU in all).
 
 `make fuzz` runs the same targets for longer under atheris (coverage-guided). Expected
 failures are listed in devtools/fuzz/known.py, nowhere else.
@@ -18,8 +18,8 @@ from devtools.fuzz.known import KNOWN, tolerated
 from devtools.fuzz.targets import TARGETS, Target
 
 # Examples per target: a budget, not a search (`make fuzz` searches). Sized so the five
-# runs take about 33 s on the 2-core machine under a load average of 20 (less alone); the
-# job target scores each row twice.
+# runs take about 10 s of CPU (30-60 s of wall time on the shared 2-core machine under a
+# load average of 20-28); the job target scores each row twice.
 BUDGET = {"x_line": 200, "jetstream": 300, "replay": 150, "contract": 300, "job": 60}
 # Fixed: the same inputs on every run, so a red CI run is reproducible.
 SEED = 16
