@@ -48,7 +48,8 @@ def _cases() -> list[object]:
             known = KNOWN.get(name)
             marks = []
             if known is not None and target in known.fails:
-                why = f"issue 16 defect {known.defect}: {known.what}"
+                found = "a NEW finding" if known.defect == "NEW" else f"issue 16 defect {known.defect}"
+                why = f"{found}: {known.what}"
                 marks.append(pytest.mark.xfail(raises=KnownDefect, strict=True, reason=why))
             cases.append(pytest.param(path, target, id=f"{target}-{name}", marks=marks))
     return cases
