@@ -45,8 +45,9 @@ docs: dev ## Rewrite the configuration, metrics and chart-values tables in READM
 	$(PY) -m devtools.docs
 
 .PHONY: train-model
-train-model: dev ## Train the default sentiment model on TweetEval (../shared), write it and its card; then make docs
+train-model: dev ## Train the sentiment models (tweet-lr on TweetEval, multi-lr on UMSAB, ../shared), write them and their cards; then make docs
 	$(PY) -m devtools.train_model
+	$(PY) -m devtools.train_multilingual
 	$(PY) -m devtools.docs
 
 .PHONY: fetch

@@ -102,7 +102,9 @@ def test_values_schema_is_closed_everywhere() -> None:
         "replay",
         "synthetic",
     ]
-    assert props["job"]["properties"]["sentimentModel"]["enum"] == ["tweet-lr", "textblob", "vader"]
+    from sentiment_job.sentiment import MODELS
+
+    assert props["job"]["properties"]["sentimentModel"]["enum"] == list(MODELS)
 
 
 # ---- producer ---------------------------------------------------------------------------------

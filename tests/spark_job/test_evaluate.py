@@ -25,8 +25,8 @@ from sentiment_job.evaluate import (
 NEG, NEU, POS = CLASSES
 
 
-def _line(text: object = "a post", label: object = "positive") -> str:
-    return json.dumps({"data": {"id": "1", "text": text, "lang": "en"}, "label": label})
+def _line(text: object = "a post", label: object = "positive", lang: object = "en") -> str:
+    return json.dumps({"data": {"id": "1", "text": text, "lang": lang}, "label": label}, ensure_ascii=False)
 
 
 def test_confusion_matrix() -> None:
@@ -118,7 +118,19 @@ def test_main_prints_metrics(tmp_path: Path, capsys: pytest.CaptureFixture[str])
         code, out, err = _run(["--model", model, str(path)], capsys)
         assert (code, err) == (0, "")
         result = json.loads(out)
-        assert set(result) == {"n", "accuracy", "macro_recall", "macro_f1", "confusion"}
+        assert set(result) == {
+            "n",
+            "accuracy",
+            "macro_recall",
+            "macro_f1",
+            "confusion",
+            "unsupported",
+            "languages",
+            "average",
+        }
+        assert result["unsupported"] == 0
+        assert set(result["languages"]) == {"en"}
+        assert result["average"]["macro_f1"] == result["macro_f1"]
         assert result["n"] == 3
         assert result["accuracy"] == 1.0, result
         assert result["confusion"][POS] == {NEG: 0, NEU: 0, POS: 1}
@@ -195,3 +207,44 @@ def test_console_script(val_jsonl: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["n"] == 20
+
+
+def test_main_scores_each_post_by_its_language_as_the_job_does(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "x.jsonl"
+    lines = [
+        _line("I love this, it is wonderful!", "positive", "en"),
+        _line("This is terrible and awful.", "negative", "en-GB"),
+        _line("J'adore, c'est magnifique !", "positive", "fr"),
+        _line(
+            "こんにちは、いい天気ですね", "positive", "ja"
+        ),  # no Japanese model: Unsupported, counted wrong
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, err = _run([str(path)], capsys)  # the default model, multi-lr
+    assert (code, err) == (0, "")
+    result = json.loads(out)
+    assert result["n"] == 4
+    assert result["unsupported"] == 1
+    assert set(result["languages"]) == {"en", "fr", "ja"}
+    assert result["languages"]["ja"]["unsupported"] == 1
+    assert result["languages"]["ja"]["macro_recall"] == 0.0
+    assert result["languages"]["en"]["n"] == 2
+    assert result["languages"]["en"]["accuracy"] == 1.0
+    assert result["languages"]["fr"]["unsupported"] == 0  # scored by the French model
+    assert sum(result["languages"]["fr"]["confusion"][POS].values()) == 1
+    average = sum(figures["macro_f1"] for figures in result["languages"].values()) / 3
+    assert result["average"]["macro_f1"] == pytest.approx(average)
+    # tweet-lr has English only: the French post is Unsupported too
+    code, out, _ = _run(["--model", "tweet-lr", str(path)], capsys)
+    assert json.loads(out)["unsupported"] == 2
+
+
+def test_language_source_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text(_line("Que dia maravilhoso, adorei tudo!", "positive", "und") + "\n", encoding="utf-8")
+    _code, out, _ = _run(["--language-source", "tag", str(path)], capsys)
+    assert json.loads(out)["unsupported"] == 1  # und has no model
+    _code, out, _ = _run(["--language-source", "tag-then-detect", str(path)], capsys)
+    assert json.loads(out)["unsupported"] == 0  # the identifier says pt

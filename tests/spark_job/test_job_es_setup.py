@@ -44,6 +44,7 @@ def test_document_template_maps_every_field_with_core_types() -> None:
         "confidence": "float",
         "sentiment": "keyword",
         "model": "keyword",
+        "sentiment_lang": "keyword",
     }
     for name in ("text", "clean_text"):
         assert props[name]["fields"]["keyword"]["type"] == "keyword"

@@ -29,8 +29,9 @@ def test_defaults() -> None:
     assert s.es_hosts == "http://localhost:9200"
     assert (s.es_index, s.es_deadletter_index) == ("tweets-sentiment", "tweets-sentiment-deadletter")
     assert (s.es_bulk_chunk_size, s.es_max_retries) == (500, 5)
-    assert s.sentiment_model == "tweet-lr"
-    assert s.sentiment_languages == frozenset({"en", "und"})
+    assert s.sentiment_model == "multi-lr"
+    assert s.sentiment_languages == frozenset({"ar", "de", "en", "es", "fr", "hi", "it", "pt"})
+    assert s.sentiment_language_source == "tag-then-detect"
     assert s.trigger == Trigger(available_now=False, interval_ms=0)
     assert (s.metrics_host, s.metrics_port) == ("0.0.0.0", 9109)
     assert s.log_level == "INFO"
@@ -57,6 +58,7 @@ def test_defaults() -> None:
         ("ES_REQUEST_TIMEOUT_SECONDS", "0"),
         ("SENTIMENT_MODEL", "bert"),
         ("SENTIMENT_LANGUAGES", " , "),
+        ("SENTIMENT_LANGUAGE_SOURCE", "guess"),
         ("TRIGGER", "continuous=1s"),
         ("TRIGGER", "processingTime=soon"),
         ("METRICS_PORT", "70000"),

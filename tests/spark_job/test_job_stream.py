@@ -56,10 +56,10 @@ MALFORMED: list[Any] = [
 
 
 def corpus(n: int, prefix: str) -> list[dict[str, Any]]:
-    """n unique posts; every 7th in French (Unsupported), sources and texts varied."""
+    """n unique posts; every 7th tagged Japanese (no model: Unsupported), sources and texts varied."""
     posts = []
     for i in range(n):
-        lang = "fr" if i % 7 == 3 else ("en" if i % 2 else "und")
+        lang = "ja" if i % 7 == 3 else ("en" if i % 2 else "und")
         source = ("x", "bluesky", "replay", "synthetic")[i % 4]
         posts.append(event(f"{prefix}-{i}", f"{TEXTS[i % len(TEXTS)]} #{i}", lang=lang, source=source))
     return posts
@@ -71,7 +71,6 @@ def expected_labels(posts: list[dict[str, Any]], model: str = DEFAULT_MODEL) -> 
         pd.Series([clean_text(p["text"]) for p in posts]),
         pd.Series([p.get("lang", "und") for p in posts]),
         model,
-        frozenset({"en", "und"}),
     )
     return {f"{p['source']}:{p['id']}": label for p, label in zip(posts, scores["sentiment"], strict=True)}
 
@@ -115,8 +114,12 @@ def test_console_script_indexes_each_unique_valid_post_once(
         assert doc["model"] == DEFAULT_MODEL
         for field in ("created_at", "ingested_at", "indexed_at"):
             assert ISO_MILLIS.match(doc[field]), (field, doc[field])
+        if doc["lang"] != "und":
+            assert doc["sentiment_lang"] == doc["lang"]  # the tag's primary subtag
+        else:
+            assert doc["sentiment_lang"]  # the identifier's answer
         if doc["sentiment"] == "Unsupported":
-            assert doc["lang"] == "fr"
+            assert doc["lang"] == "ja"
             assert doc["polarity"] is None
             assert doc["subjectivity"] is None
             assert doc["confidence"] is None

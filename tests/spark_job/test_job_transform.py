@@ -107,10 +107,13 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     assert docs["v1"]["polarity"] > 0
     assert docs["v2"]["sentiment"] == "Negative"
     assert docs["v2"]["polarity"] < 0
-    assert docs["v3"]["sentiment"] == "Unsupported"
-    assert docs["v3"]["polarity"] is None
+    # French is scored by multi-lr's French model (it was Unsupported with the English-only tweet-lr).
+    assert docs["v3"]["sentiment"] in ("Negative", "Neutral", "Positive")
+    assert docs["v3"]["polarity"] is not None
     assert docs["v3"]["subjectivity"] is None
-    assert all(d["model"] == "tweet-lr" for d in docs.values())
+    assert [docs[i]["sentiment_lang"] for i in ("v1", "v2", "v3", "v5")] == ["en", "en", "fr", "en"]
+    assert docs["v4"]["sentiment_lang"]  # untagged: the identifier's language
+    assert all(d["model"] == "multi-lr" for d in docs.values())
     assert all(d["subjectivity"] is None for d in docs.values())
     assert all(0.0 <= d["confidence"] <= 1.0 for d in docs.values() if d["confidence"] is not None)
 
@@ -131,7 +134,13 @@ def test_an_analyzer_failure_dead_letters_only_the_post_at_fault() -> None:
         if any("boom" in t for t in texts):
             raise RuntimeError("analyzer crashed")
         return pd.DataFrame(
-            {"polarity": 0.5, "subjectivity": 0.5, "confidence": None, "sentiment": "Positive"},
+            {
+                "polarity": 0.5,
+                "subjectivity": 0.5,
+                "confidence": None,
+                "sentiment": "Positive",
+                "sentiment_lang": "en",
+            },
             index=texts.index,
         )
 

@@ -18,8 +18,22 @@ from hypothesis import strategies as st
 from devtools import train_model
 from sentiment_job.evaluate import evaluate, read_examples
 from sentiment_job.features import batch_features, lexicon_scores, tokens
-from sentiment_job.linear_model import CLASSES, LinearModel, ModelArtifactError, bundled_paths, sha256_of
-from sentiment_job.sentiment import DEFAULT_MODEL, TWEET_MODEL, get_analyzer, score_frame
+from sentiment_job.linear_model import (
+    CLASSES,
+    LinearModel,
+    ModelArtifactError,
+    MultilingualModel,
+    bundled_paths,
+    sha256_of,
+)
+from sentiment_job.sentiment import (
+    DEFAULT_MODEL,
+    MULTI_LANGUAGES,
+    MULTI_MODEL,
+    TWEET_MODEL,
+    get_analyzer,
+    score_frame,
+)
 
 ARTIFACT, CARD = bundled_paths(TWEET_MODEL)
 MAX_ARTIFACT_BYTES = 20 * 1024 * 1024
@@ -44,8 +58,8 @@ OWN_LABELLED = [
 ]
 
 
-def test_default_model_is_the_tweet_model() -> None:
-    assert DEFAULT_MODEL == TWEET_MODEL == "tweet-lr"
+def test_default_model_is_the_multilingual_model() -> None:
+    assert (DEFAULT_MODEL, TWEET_MODEL) == ("multi-lr", "tweet-lr")
 
 
 def test_bundled_artifact_matches_its_card_and_is_data_only() -> None:
@@ -169,7 +183,7 @@ def test_score_frame_with_the_tweet_model() -> None:
     texts = pd.Series(["I love this, best day ever", "this is terrible, I hate it", "bonjour", None])
     langs = pd.Series(["en", "en-GB", "fr", "en"])
     out = score_frame(texts, langs, TWEET_MODEL, frozenset({"en", "und"}))
-    assert list(out.columns) == ["polarity", "subjectivity", "confidence", "sentiment"]
+    assert list(out.columns) == ["polarity", "subjectivity", "confidence", "sentiment", "sentiment_lang"]
     assert list(out["sentiment"][:3]) == ["Positive", "Negative", "Unsupported"]
     assert out["subjectivity"].isna().all()
     assert math.isnan(out["polarity"][2])
@@ -188,3 +202,45 @@ def test_val_quality_meets_the_targets_and_matches_the_card(val_jsonl: Path) -> 
     for key in ("accuracy", "macro_recall", "macro_f1"):
         assert round(float(result[key]), 4) == card["val"][key]  # type: ignore[arg-type]
     assert result["confusion"] == card["val"]["confusion"]
+
+
+# ---- multi-lr: one artifact, one model per language -------------------------------------------
+
+MULTI_ARTIFACT, MULTI_CARD = bundled_paths(MULTI_MODEL)
+
+
+def test_multi_lr_artifact_matches_its_card_and_is_data_only() -> None:
+    card = json.loads(MULTI_CARD.read_text(encoding="utf-8"))
+    assert card["artifact"]["sha256"] == sha256_of(MULTI_ARTIFACT)
+    assert MULTI_ARTIFACT.stat().st_size <= MAX_ARTIFACT_BYTES
+    assert sorted(card["languages"]) == sorted(MULTI_LANGUAGES)
+    with np.load(MULTI_ARTIFACT, allow_pickle=False) as data:
+        for name in data.files:
+            assert data[name].dtype != object, name
+    assert MultilingualModel.load(MULTI_ARTIFACT, MULTI_CARD).languages == MULTI_LANGUAGES
+
+
+def test_a_tampered_multi_lr_artifact_is_refused(tmp_path: Path) -> None:
+    artifact, card = tmp_path / "m.npz", tmp_path / "m.card.json"
+    shutil.copy(MULTI_CARD, card)
+    raw = bytearray(MULTI_ARTIFACT.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    artifact.write_bytes(bytes(raw))
+    with pytest.raises(ModelArtifactError, match="sha256"):
+        MultilingualModel.load(artifact, card)
+
+
+def test_multi_lr_val_quality_matches_its_card(shared_dir: Path) -> None:
+    """Every language's val figures, scored through the job's path (score_frame by `lang`),
+    equal the card's: the card describes the shipped artifact."""
+    card = json.loads(MULTI_CARD.read_text(encoding="utf-8"))
+    folder = shared_dir / "data" / "umsab-sentiment"
+    if not folder.is_dir():
+        pytest.skip(f"no UMSAB data in {folder}")
+    for language in sorted(MULTI_LANGUAGES):
+        result = evaluate(read_examples(folder / language / "val.jsonl"), MULTI_MODEL)
+        figures = result["languages"][language]  # type: ignore[index]
+        assert figures["unsupported"] == 0
+        for key in ("accuracy", "macro_recall", "macro_f1"):
+            assert round(float(figures[key]), 4) == card["val"][language][key], (language, key)
+    assert card["val_average"]["macro_f1"] >= 0.58

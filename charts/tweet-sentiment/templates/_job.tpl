@@ -34,8 +34,12 @@
   value: {{ $j.esMaxRetries | int64 | quote }}
 - name: SENTIMENT_MODEL
   value: {{ $j.sentimentModel | quote }}
+- name: SENTIMENT_LANGUAGE_SOURCE
+  value: {{ $j.sentimentLanguageSource | quote }}
+{{- with $j.sentimentLanguages }}
 - name: SENTIMENT_LANGUAGES
-  value: {{ $j.sentimentLanguages | quote }}
+  value: {{ . | quote }}
+{{- end }}
 - name: CHECKPOINT_LOCATION
   value: {{ include "ts.checkpointLocation" . | quote }}
 - name: TRIGGER

@@ -42,7 +42,12 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
         mark = _lap(spent, "rows in", mark)
         prepared = prepare_pandas(pdf)
         mark = _lap(spent, "prepare", mark)
-        scored = score_pandas(prepared, settings.sentiment_model, settings.sentiment_languages)
+        scored = score_pandas(
+            prepared,
+            settings.sentiment_model,
+            settings.sentiment_languages,
+            language_source=settings.sentiment_language_source,
+        )
         mark = _lap(spent, "score", mark)
         writer.write_rows(cast("list[dict[str, Any]]", scored.to_dict("records")))  # str column names
         mark = _lap(spent, "bulk", mark)

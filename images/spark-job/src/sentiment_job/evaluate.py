@@ -1,10 +1,17 @@
 """``tweet-sentiment-eval``: score an analyzer on labelled JSON Lines and print its metrics.
 
 Input lines look like ``{"data": {"id", "text", "lang"}, "label": "negative|neutral|positive"}``
-(the shape of ``/work/shared/data/tweeteval-sentiment/*.jsonl``). Output is one JSON object:
-``{"n", "accuracy", "macro_recall", "macro_f1", "confusion"}`` with ``confusion[gold][pred]``
-counts. Macro recall is TweetEval's official metric for this task. Every post is scored,
-whatever its ``lang``: this measures the analyzer, not the job's language filter.
+(the shape of ``../shared/data/tweeteval-sentiment/*.jsonl`` and ``umsab-sentiment/*/*.jsonl``).
+Each post is scored by its ``lang`` exactly as the job scores it (``score_frame``: the model of
+its language, the language identifier for ``und``/untagged posts per ``--language-source``,
+``Unsupported`` for a language the model lacks, which counts as a wrong answer).
+
+Output is one JSON object: ``{"n", "accuracy", "macro_recall", "macro_f1", "confusion",
+"unsupported", "languages", "average"}``: the figures over every post, ``confusion[gold][pred]``
+counts (``Unsupported`` posts are in ``unsupported``, not in the matrix), then the same
+figures per language (the primary subtag of each post's ``lang``) and their unweighted
+average (macro recall and macro F1). Macro recall is TweetEval's official metric; UMSAB's is
+macro F1.
 """
 
 from __future__ import annotations
@@ -15,11 +22,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sentiment_job.cleaning import clean_text
-from sentiment_job.sentiment import DEFAULT_MODEL, MODELS, get_analyzer
+from sentiment_job.language import DEFAULT_SOURCE, SOURCES, primary_subtag
+from sentiment_job.sentiment import DEFAULT_MODEL, MODELS, UNSUPPORTED, score_frame
 
 CLASSES = ("negative", "neutral", "positive")
+_UNSUPPORTED = UNSUPPORTED.lower()
 EXIT_BAD_INPUT = 2
 
 
@@ -31,6 +41,7 @@ class EvalInputError(Exception):
 class Example:
     text: str
     label: str
+    lang: str | None = None
 
 
 def parse_line(line: str) -> Example:
@@ -47,7 +58,8 @@ def parse_line(line: str) -> Example:
     label = record.get("label")
     if label not in CLASSES:
         raise ValueError(f'"label" must be one of {", ".join(CLASSES)}, got {label!r}')
-    return Example(data["text"], label)
+    lang = data.get("lang")
+    return Example(data["text"], label, lang if isinstance(lang, str) else None)
 
 
 def read_examples(path: Path, limit: int | None = None) -> Iterator[Example]:
@@ -78,7 +90,7 @@ def confusion_matrix(
     if len(gold) != len(predicted):
         raise ValueError(f"{len(gold)} gold labels but {len(predicted)} predictions")
     known = set(labels)
-    matrix = {g: dict.fromkeys(labels, 0) for g in labels}
+    matrix = {g: dict.fromkeys(labels, 0) for g in labels}  # labels no gold item has stay as zero rows
     for g, p in zip(gold, predicted, strict=True):
         if g not in known or p not in known:
             raise ValueError(f"label outside {list(labels)}: gold {g!r}, predicted {p!r}")
@@ -114,18 +126,42 @@ def metrics(matrix: dict[str, dict[str, int]]) -> dict[str, float | int]:
     }
 
 
-def evaluate(examples: Iterator[Example], model: str, clean: bool = True) -> dict[str, object]:
-    analyzer = get_analyzer(model)
+def _figures(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, Any]:
+    """Metrics with ``Unsupported`` answers counted as wrong (a column of their own)."""
+    with_unsupported = confusion_matrix(gold, predicted, (*CLASSES, _UNSUPPORTED))
+    del with_unsupported[_UNSUPPORTED]  # no gold post is unsupported: not a class of the average
+    scored = [(g, p) for g, p in zip(gold, predicted, strict=True) if p != _UNSUPPORTED]
+    matrix = confusion_matrix([g for g, _ in scored], [p for _, p in scored])
+    return {**metrics(with_unsupported), "confusion": matrix, "unsupported": len(gold) - len(scored)}
+
+
+def evaluate(
+    examples: Iterator[Example], model: str, clean: bool = True, language_source: str = DEFAULT_SOURCE
+) -> dict[str, object]:
+    import pandas as pd
+
     gold: list[str] = []
     texts: list[str] = []
+    langs: list[str | None] = []
     for example in examples:
         gold.append(example.label)
         texts.append(clean_text(example.text) if clean else example.text)
+        langs.append(example.lang)
     if not gold:
         raise EvalInputError("no labelled examples in the input")
-    predicted = [score.label.lower() for score in analyzer.score_many(texts)]
-    matrix = confusion_matrix(gold, predicted)
-    return {**metrics(matrix), "confusion": matrix}
+    frame = score_frame(
+        pd.Series(texts, dtype=object), pd.Series(langs, dtype=object), model, None, language_source
+    )
+    predicted = [label.lower() for label in frame["sentiment"]]
+    per_language: dict[str, dict[str, Any]] = {}
+    for language in sorted({primary_subtag(lang) for lang in langs}):
+        rows = [i for i, lang in enumerate(langs) if primary_subtag(lang) == language]
+        per_language[language] = _figures([gold[i] for i in rows], [predicted[i] for i in rows])
+    average = {
+        key: sum(figures[key] for figures in per_language.values()) / len(per_language)
+        for key in ("macro_recall", "macro_f1")
+    }
+    return {**_figures(gold, predicted), "languages": per_language, "average": average}
 
 
 def _positive_int(value: str) -> int:
@@ -147,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", choices=MODELS, default=DEFAULT_MODEL, help=f"analyzer (default: {DEFAULT_MODEL})"
     )
     parser.add_argument(
+        "--language-source",
+        choices=SOURCES,
+        default=DEFAULT_SOURCE,
+        help=f"which language a post is scored as, as SENTIMENT_LANGUAGE_SOURCE (default: {DEFAULT_SOURCE})",
+    )
+    parser.add_argument(
         "--clean",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -160,7 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = evaluate(read_examples(args.file, args.limit), args.model, clean=args.clean)
+        result = evaluate(
+            read_examples(args.file, args.limit),
+            args.model,
+            clean=args.clean,
+            language_source=args.language_source,
+        )
     except EvalInputError as exc:
         print(f"tweet-sentiment-eval: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -167,6 +167,7 @@ def _describe(settings: Settings) -> str:
         f"({settings.kafka_security_protocol}, start={settings.starting_offsets}) "
         f"es={hosts} index={settings.es_index} deadletter={settings.es_deadletter_index} "
         f"model={settings.sentiment_model} languages={','.join(sorted(settings.sentiment_languages))} "
+        f"language_source={settings.sentiment_language_source} "
         f"trigger={trigger} checkpoint={settings.checkpoint_location}"
     )
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -91,6 +92,22 @@ class KeyIndex:
         return result
 
 
+def verify(artifact: Path, card: Path) -> None:
+    """Raise ``ModelArtifactError`` unless ``artifact``'s sha256 is the one ``card`` records."""
+    try:
+        expected = json.loads(card.read_text(encoding="utf-8"))["artifact"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelArtifactError(f"model card {card}: {exc}") from None
+    try:
+        actual = sha256_of(artifact)
+    except OSError as exc:
+        raise ModelArtifactError(f"model artifact {artifact}: {exc.strerror or exc}") from None
+    if actual != expected:
+        raise ModelArtifactError(
+            f"model artifact {artifact} has sha256 {actual}, its card says {expected}: refusing to load it"
+        )
+
+
 @dataclass(frozen=True)
 class LinearModel:
     keys: npt.NDArray[np.uint64]
@@ -136,18 +153,7 @@ class LinearModel:
     @classmethod
     def load(cls, artifact: Path, card: Path) -> LinearModel:
         """The model in ``artifact``, after checking its sha256 against ``card``."""
-        try:
-            expected = json.loads(card.read_text(encoding="utf-8"))["artifact"]["sha256"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ModelArtifactError(f"model card {card}: {exc}") from None
-        try:
-            actual = sha256_of(artifact)
-        except OSError as exc:
-            raise ModelArtifactError(f"model artifact {artifact}: {exc.strerror or exc}") from None
-        if actual != expected:
-            raise ModelArtifactError(
-                f"model artifact {artifact} has sha256 {actual}, its card says {expected}: refusing to load it"
-            )
+        verify(artifact, card)
         with np.load(artifact, allow_pickle=False) as data:
             return cls.from_arrays({name: data[name] for name in data.files})
 
@@ -194,3 +200,94 @@ def bundled_paths(name: str) -> tuple[Path, Path]:
     """The artifact and card shipped inside this package for model ``name``."""
     folder = Path(str(resources.files("sentiment_job").joinpath(MODEL_DIR)))
     return folder / f"{name}.npz", folder / f"{name}.card.json"
+
+
+# A multilingual artifact holds one model per language: the arrays of language ``xx`` are named
+# ``xx.<array>`` (``xx.keys``, ``xx.weights``, ...) beside a ``languages`` array listing them.
+LANGUAGE_SEPARATOR: Final = "."
+
+
+def language_arrays(arrays: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A multilingual artifact's arrays split per language (see ``LANGUAGE_SEPARATOR``)."""
+    if "languages" not in arrays:
+        raise ModelArtifactError("multilingual artifact without a 'languages' array")
+    languages = [str(language) for language in arrays["languages"].tolist()]
+    split: dict[str, dict[str, Any]] = {language: {} for language in languages}
+    for name, value in arrays.items():
+        language, separator, array = name.partition(LANGUAGE_SEPARATOR)
+        if separator and language in split:
+            split[language][array] = value
+    return split
+
+
+# A text with no letter (emoji, digits, punctuation only).
+_LETTER: Final = re.compile(r"[^\W\d_]")
+
+
+@dataclass(frozen=True)
+class EmojiTable:
+    """Each emoji's measured class distribution (P(negative), P(neutral), P(positive)): the
+    Emoji Sentiment Ranking's share of negative, neutral and positive tweets it occurred in."""
+
+    rows: dict[str, int]
+    probabilities: F64  # (len(rows), classes)
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, Any]) -> EmojiTable:
+        symbols = [str(symbol) for symbol in arrays["emoji.symbols"].tolist()]
+        probabilities = np.asarray(arrays["emoji.probabilities"], dtype=np.float64)
+        if probabilities.shape != (len(symbols), len(CLASSES)):
+            raise ModelArtifactError(f"artifact emoji table {probabilities.shape} for {len(symbols)} emoji")
+        return cls({symbol: row for row, symbol in enumerate(symbols)}, probabilities)
+
+    def probabilities_of(self, text: str) -> F64 | None:
+        """The mean distribution of the known emoji of a text with no letter; None otherwise."""
+        if _LETTER.search(text):
+            return None
+        rows = [self.rows[token] for token in tokens(text) if token in self.rows]
+        if not rows:
+            return None
+        result: F64 = self.probabilities[rows].mean(axis=0)
+        return result
+
+
+@dataclass(frozen=True)
+class MultilingualModel:
+    """One ``LinearModel`` per language, from one artifact checked against one card, and the
+    emoji table that scores posts made of emoji alone, in every language."""
+
+    models: dict[str, LinearModel]
+    emoji: EmojiTable
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, Any]) -> MultilingualModel:
+        return cls(
+            {language: LinearModel.from_arrays(part) for language, part in language_arrays(arrays).items()},
+            EmojiTable.from_arrays(arrays),
+        )
+
+    def probabilities(self, language: str, texts: list[str]) -> F64:
+        """P(class) per text in ``language``: the emoji table's for texts of emoji alone, the
+        language's model's for the rest."""
+        result = np.zeros((len(texts), len(CLASSES)))
+        rest = []
+        for row, text in enumerate(texts):
+            emoji = self.emoji.probabilities_of(text)
+            if emoji is None:
+                rest.append(row)
+            else:
+                result[row] = emoji
+        if rest:
+            result[rest] = self.models[language].probabilities([texts[row] for row in rest])
+        return result
+
+    @classmethod
+    def load(cls, artifact: Path, card: Path) -> MultilingualModel:
+        """The models in ``artifact``, after checking its sha256 against ``card``."""
+        verify(artifact, card)
+        with np.load(artifact, allow_pickle=False) as data:
+            return cls.from_arrays({name: data[name] for name in data.files})
+
+    @property
+    def languages(self) -> frozenset[str]:
+        return frozenset(self.models)

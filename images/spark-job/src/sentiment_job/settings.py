@@ -36,7 +36,7 @@ from tweet_sentiment_common.settings import (
     split_urls,
 )
 
-from . import sentiment
+from . import language, sentiment
 
 __all__ = ["EsSettings", "Settings", "SettingsError", "Trigger", "parse_duration_ms", "parse_trigger"]
 
@@ -44,6 +44,8 @@ __all__ = ["EsSettings", "Settings", "SettingsError", "Trigger", "parse_duration
 MODELS: tuple[str, ...] = tuple(sentiment.MODELS)
 DEFAULT_MODEL: str = getattr(sentiment, "DEFAULT_MODEL", "textblob")
 SentimentModel = Literal[MODELS]  # type: ignore[valid-type]  # a Literal built from a tuple at runtime
+# SENTIMENT_LANGUAGE_SOURCE's choices: which language a post is scored as (sentiment_job.language).
+LanguageSource = Literal[language.SOURCES]  # type: ignore[valid-type]  # likewise
 DEFAULT_JARS_DIR = "spark-jars"
 # How long Kafka may hold a fetch that finds no new record (Kafka's default: 500 ms). Spark
 # keeps one consumer per partition between batches, and the fetch it leaves open at the end
@@ -318,9 +320,20 @@ class Settings(KafkaClientSettings, EsSettings):
         default=DEFAULT_MODEL, description="The analyzer (docs/sentiment-quality.md compares them)."
     )
     sentiment_languages: Annotated[frozenset[str], NoDecode, BeforeValidator(_languages)] = Field(
-        default=frozenset({"en", "und"}),
-        description="Languages scored; posts in others are indexed with `sentiment: Unsupported` and null "
-        "scores (`en` also matches `en-GB`).",
+        default=sentiment.model_languages(DEFAULT_MODEL),
+        description="Languages scored, matched against the language a post is scored as (`sentiment_lang`) or "
+        "its tag; posts in others, and for `multi-lr` in languages it has no model for, are indexed with "
+        "`sentiment: Unsupported` and null scores (`en` also matches `en-GB`).",
+        json_schema_extra={
+            "doc_default": "every language the model has: `multi-lr` `ar,de,en,es,fr,hi,it,pt`; "
+            "`tweet-lr`, `textblob`, `vader` `en`"
+        },
+    )
+    sentiment_language_source: Annotated[LanguageSource, BeforeValidator(lower_stripped)] = Field(
+        default=language.DEFAULT_SOURCE,
+        description="Which language a post is scored as: `tag-then-detect` (the source's tag, the language "
+        "identifier for `und` or untagged posts), `tag` (the tag only; `und` stays `und`) or `detect` (the "
+        "identifier for every post).",
     )
     trigger: Annotated[Trigger, NoDecode, BeforeValidator(parse_trigger)] = Field(
         default=Trigger(),
@@ -343,6 +356,17 @@ class Settings(KafkaClientSettings, EsSettings):
     metrics_host: str = Field(default="0.0.0.0", description="Address of the Prometheus endpoint `/metrics`.")
     metrics_port: int = Field(default=9109, ge=0, le=65535, description="Its port; `0` disables it.")
     log_level: LogLevel = Field(default="INFO", description="Log level (the JVM logs at WARN).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_languages(cls, data: Any) -> Any:
+        # SENTIMENT_LANGUAGES unset: the languages of the chosen model, not of the default one.
+        if isinstance(data, dict) and data.get("sentiment_languages") in (None, ""):
+            model = data.get("sentiment_model")
+            model = model.strip().lower() if isinstance(model, str) else DEFAULT_MODEL
+            if model in MODELS:
+                data = {**data, "sentiment_languages": sentiment.model_languages(model)}
+        return data
 
     @field_validator("checkpoint_location", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ Kafka, for the benchmark, the demo and the tests.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import typing
@@ -50,6 +51,12 @@ _PREPARED_DOC = tuple(f for f in DOC_COLUMNS if f in contract.EVENT_FIELDS_INDEX
 SCORE_COLUMNS = tuple(f for f in DOC_COLUMNS if f not in _PREPARED_DOC)
 # What the analyzer fills (score_frame's columns); the transform adds `model`.
 _ANALYZER_COLUMNS = tuple(f for f in SCORE_COLUMNS if f != "model")
+# Of those, the text ones (sentiment, sentiment_lang): None until scored, the others NaN.
+_TEXT_ANALYZER_COLUMNS = frozenset(
+    f
+    for f in _ANALYZER_COLUMNS
+    if float not in (annotation := contract.Document.model_fields[f].annotation, *typing.get_args(annotation))
+)
 
 
 def _ddl(fields: tuple[str, ...]) -> str:
@@ -214,10 +221,15 @@ def _default_score_fn() -> ScoreFn:
 
 
 def score_pandas(
-    pdf: pd.DataFrame, model: str, languages: frozenset[str], score: ScoreFn | None = None
+    pdf: pd.DataFrame,
+    model: str,
+    languages: frozenset[str],
+    score: ScoreFn | None = None,
+    language_source: str | None = None,
 ) -> pd.DataFrame:
-    """Add the score columns (polarity, subjectivity, confidence, sentiment, model) to prepared
-    rows that have no `reason`.
+    """Add the score columns (polarity, subjectivity, confidence, sentiment, sentiment_lang, model)
+    to prepared rows that have no `reason`; `language_source` is SENTIMENT_LANGUAGE_SOURCE
+    (None: the default).
 
     The analyzer raising on some text must not fail the batch: the frame is then scored row
     by row and only the rows that still fail are marked `sentiment_error` (dead-lettered).
@@ -225,10 +237,13 @@ def score_pandas(
     import numpy as np
     import pandas as pd
 
-    score = score or _default_score_fn()
+    if score is None:
+        score = _default_score_fn()
+        if language_source is not None:
+            score = functools.partial(score, language_source=language_source)
     out = pdf.copy()
     for name in _ANALYZER_COLUMNS:
-        out[name] = None if name == "sentiment" else np.nan
+        out[name] = None if name in _TEXT_ANALYZER_COLUMNS else np.nan
     out["model"] = None
     ok = out["reason"].isna().to_numpy()
     if not ok.any():
@@ -272,17 +287,20 @@ def _column(out: pd.DataFrame, name: str) -> int:
 
 
 def score_batches(
-    frames: Iterable[pd.DataFrame], model: str, languages: frozenset[str]
+    frames: Iterable[pd.DataFrame], model: str, languages: frozenset[str], language_source: str | None = None
 ) -> Iterator[pd.DataFrame]:
     """SOURCE_DDL frames → SCORED_DDL frames: prepare and score in the same pass."""
     for pdf in frames:
-        yield score_pandas(prepare_pandas(pdf), model, languages)
+        yield score_pandas(prepare_pandas(pdf), model, languages, language_source=language_source)
 
 
 def score(df: DataFrame, settings: Settings) -> DataFrame:
     """One mapInPandas over Kafka-shaped rows: SCORED_DDL rows (the analyzer is cached per worker)."""
     model, languages = settings.sentiment_model, settings.sentiment_languages
-    return source_columns(df).mapInPandas(lambda frames: score_batches(frames, model, languages), SCORED_DDL)
+    source = settings.sentiment_language_source
+    return source_columns(df).mapInPandas(
+        lambda frames: score_batches(frames, model, languages, source), SCORED_DDL
+    )
 
 
 def enrich(df: DataFrame, settings: Settings) -> tuple[DataFrame, DataFrame]:

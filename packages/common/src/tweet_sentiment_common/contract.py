@@ -586,6 +586,11 @@ class Document(BaseModel):
         "`SENTIMENT_LANGUAGES`."
     )
     model: str = Field(description="The analyzer that scored it (`SENTIMENT_MODEL`).")
+    sentiment_lang: str = Field(
+        description="The language the post was scored as: the primary subtag of `lang` (`pt-BR` -> `pt`), or "
+        "the language identifier's answer for `und`/untagged posts (`SENTIMENT_LANGUAGE_SOURCE`), `und` when "
+        "there is none; also set on `Unsupported` posts."
+    )
 
 
 class JobDeadLetter(BaseModel):
