@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from devtools.demo import metric_sum, scrape
 from devtools.pipeline import wait_until
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
@@ -330,4 +332,82 @@ def test_malformed_records_all_dead_lettered_none_indexed(
     print(
         f"dead letters: producer {len(records)} (topic {run.dlq_topic}), job {len(dead)} "
         f"(index {run.deadletter_index}); indexed {total}"
+    )
+
+
+def blocked_waits(job: Any) -> int:
+    """The longest run of consecutive waits on a write block one task has logged so far."""
+    found = re.findall(
+        r"Elasticsearch write blocked .*\(wait (\d+);", job.log_file.read_text(errors="replace")
+    )
+    return max(map(int, found), default=0)
+
+
+def test_flood_stage_block_job_waits_then_indexes_everything_once(
+    run: Run, kafka_bootstrap: str, es_url: str, topics: Any, index_cleanup: Any, record_property: Any
+) -> None:
+    """Elasticsearch's flood-stage disk watermark puts `index.blocks.read_only_allow_delete`
+    on every index of the full node, and lifts it when disk is freed: the job must keep its
+    batch, back off past its retry budget without exiting, dead-letter nothing, and index
+    everything once the block is gone. The block is set by API (the watermark itself is off
+    on the local nodes) on the run's post and dead-letter indices."""
+    client = es(es_url)
+    index_cleanup(client)
+    topics(kafka_bootstrap)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=1000, duplicates=20, seed=5)
+    first, rest = split_lines(replay.path, 0.3)
+    first_ids = {f"replay:{json.loads(line)['data']['id']}" for line in first.read_text().splitlines()}
+
+    # A retry budget of 1.5 s: a block that outlasts it must not end the batch (restart=False:
+    # any exit of the job fails the test).
+    job = run.job(kafka_bootstrap, es_url, ES_MAX_RETRIES=2).start()
+    warmup = run.producer(kafka_bootstrap, name="producer-1", SOURCE="replay", REPLAY_FILE=first).start()
+    wait_until(
+        progress(client, run.index, len(first_ids)), DONE_TIMEOUT, "the first posts", run.sup, [warmup]
+    )
+
+    blocked = f"{run.index},{run.deadletter_index}"
+    client.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": True})
+    blocked_since = time.monotonic()
+    try:
+        producer = run.producer(kafka_bootstrap, name="producer-2", SOURCE="replay", REPLAY_FILE=rest).start()
+        wait_until(
+            lambda: topic_size(kafka_bootstrap, run.topic) >= replay.lines,
+            DONE_TIMEOUT,
+            "every line in Kafka",
+            run.sup,
+            [warmup, producer],
+        )
+        # Five waits in a row (0.5 + 1 + 2 + 4 + 8 s) by one task: ten times the retry budget.
+        wait_until(
+            lambda: blocked_waits(job) >= 5, DONE_TIMEOUT, "5 waits on the block", run.sup, [warmup, producer]
+        )
+        assert es_count(client, run.index) == len(first_ids), "written while blocked"
+        assert es_count(client, run.deadletter_index) == 0, "dead-lettered while blocked"
+    finally:
+        client.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": None})
+    lifted = time.monotonic()
+    wait_until(
+        progress(client, run.index, len(replay.expected_ids)),
+        DONE_TIMEOUT,
+        "every post",
+        run.sup,
+        [warmup, producer],
+    )
+    resumed_after = time.monotonic() - lifted
+
+    assert producer.wait(60) == 0
+    assert job.running()
+    assert job.starts == 1, "the job restarted"
+    assert_exactly(client, run.index, replay.expected_ids)
+    assert es_count(client, run.deadletter_index) == 0
+    samples = wait_until(lambda: scrape(int(job.env["METRICS_PORT"])), 30, "the job's metrics")
+    waited = metric_sum(samples, "sentiment_job_elasticsearch_blocked_seconds_total")
+    assert waited >= 15.5
+    assert metric_sum(samples, "sentiment_job_documents_deadlettered_total") == 0
+    assert metric_sum(samples, "sentiment_job_batch_failures_total") == 0
+    record_property("blocked_seconds", round(time.monotonic() - blocked_since))
+    print(
+        f"blocked {lifted - blocked_since:.0f} s ({waited:.1f} s of task waits, the longest run "
+        f"{blocked_waits(job)} waits); every post indexed {resumed_after:.0f} s after the block lifted"
     )
