@@ -130,11 +130,12 @@ class FakeJetstream:
 
 class JetstreamFeed:
     """A Jetstream that plays one long stream of events at `rate` events/s, as the real one
-    does: a connection starts at the first event whose `time_us` is at or after its `cursor=`
-    (the start without one), and after the last event it stays open and quiet. After each
-    count of events sent in `drop_after` it drops the connection abruptly (TCP shutdown, no
-    close frame), as a network failure or a relay restart does; the client must come back
-    with the cursor of the last event it read."""
+        does: a connection starts at the first event whose `time_us` is at or after its `cursor=`
+        (the start without one), and after the last post it sends an account event a second
+    (not a post: nothing to publish, but the cursor moves on). After each
+        count of events sent in `drop_after` it drops the connection abruptly (TCP shutdown, no
+        close frame), as a network failure or a relay restart does; the client must come back
+        with the cursor of the last event it read."""
 
     def __init__(self, events: list[dict[str, Any]], rate: float, drop_after: Sequence[int] = ()) -> None:
         self.events = [json.dumps(e) for e in events]
@@ -143,6 +144,8 @@ class JetstreamFeed:
         self.drops = deque(sorted(drop_after))
         self.sent = 0  # events sent over all connections (replays after a cursor included)
         self.dropped = 0
+        self.drop_times: list[float] = []  # time.monotonic() of each drop
+        self.finished_at: float | None = None  # time.monotonic() the last post was first sent
         self.paths: list[str] = []
         self.stopped = threading.Event()
         self._lock = threading.Lock()
@@ -182,13 +185,21 @@ class JetstreamFeed:
                         if self.drops and self.sent >= self.drops[0]:
                             self.drops.popleft()
                             self.dropped += 1
+                            self.drop_times.append(time.monotonic())
                             conn.socket.shutdown(socket.SHUT_RDWR)
                             return
                         self.sent += 1
                     conn.send(self.events[position])
                     position += 1
+                    if position == len(self.events) and self.finished_at is None:
+                        self.finished_at = time.monotonic()
                 time.sleep(0.005)
-            self.stopped.wait()
+            # The real stream is never quiet (a quiet one is taken for stalled): after the last
+            # post, an account event a second, each later than the last post.
+            beat = self.times[-1] if self.times else 0
+            while not self.stopped.wait(1.0):
+                beat += 1
+                conn.send(json.dumps(account(beat)))
         except ConnectionClosed:
             return  # the client went away (it stopped or was killed)
         with contextlib.suppress(Exception):
