@@ -88,14 +88,13 @@ def test_index_templates_map_exactly_the_model_fields(resource: str, model: type
         assert spec["type"] in ES_TYPES[_python_type(model, field)], (field, spec["type"])
     if model is contract.Document:
         # The id is at most the whole _id budget.
-        assert props["id"]["ignore_above"] == contract.MAX_DOC_ID_BYTES
+        assert props["id"]["ignore_above"] == contract.MAX_ID_BYTES
 
 
 def test_job_schema_columns_and_reasons_come_from_the_contract() -> None:
     from sentiment_job import sink, transform
 
     assert transform.REASONS == contract.JOB_REASONS
-    assert transform.MAX_ID_BYTES == contract.MAX_DOC_ID_BYTES
     assert transform.SOURCES == contract.SOURCES
     assert ("schema_version", *contract.EVENT_FIELDS_INDEXED) == transform.EVENT_READ_FIELDS
     assert set(transform.EVENT_READ_FIELDS) <= set(contract.EVENT_FIELDS)

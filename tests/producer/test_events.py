@@ -183,7 +183,7 @@ def test_lone_surrogates_never_produce_invalid_utf8() -> None:
         decode_json(b'{"data": {"id": "1", "text": "a\\ud800b", "created_at": "2026-11-20T10:00:00Z"}}'), "x"
     )
     value = event_value(post, INGESTED)
-    assert json.loads(value.decode("utf-8"))["text"] == "a?b"
+    assert json.loads(value.decode("utf-8"))["text"] == "a\ufffdb"
 
 
 @given(

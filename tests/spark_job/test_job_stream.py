@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import urllib.request
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from sentiment_job.es_setup import install
 from sentiment_job.metrics import JobMetrics
 from sentiment_job.sentiment import DEFAULT_MODEL, score_frame
 from sentiment_job.settings import Settings, Trigger
+from sentiment_job.sink import METRIC_LANGUAGES
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
 
@@ -183,6 +185,18 @@ def test_metrics_from_an_in_process_run(
         assert value("sentiment_job_documents_indexed_total", sentiment=label) == sum(
             1 for v in labels.values() if v == label
         )
+    # By language: every indexed post once; French by its tag, whatever the models cover.
+    by_language = {
+        (lang, outcome): value("sentiment_job_posts_by_language_total", lang=lang, outcome=outcome)
+        for lang in (*METRIC_LANGUAGES, "other")
+        for outcome in ("scored", "unsupported")
+    }
+    assert sum(by_language.values()) == 21
+    unsupported = sum(n for (_, outcome), n in by_language.items() if outcome == "unsupported")
+    assert unsupported == sum(1 for v in labels.values() if v == "Unsupported")
+    assert by_language["fr", "scored"] + by_language["fr", "unsupported"] == sum(
+        1 for p in posts if p["lang"] == "fr"
+    )
     assert value("sentiment_job_documents_deadlettered_total", reason="bad_json") == 1
     assert value("sentiment_job_documents_deadlettered_total", reason="unsupported_schema_version") == 1
     assert value("sentiment_job_end_to_end_latency_seconds_count") == 21
@@ -200,6 +214,7 @@ def test_metrics_from_an_in_process_run(
         "sentiment_job_input_rows_total",
         "sentiment_job_offsets_behind_latest",
         "sentiment_job_documents_indexed_total",
+        "sentiment_job_posts_by_language_total",
         "sentiment_job_documents_rejected_total",
         "sentiment_job_documents_deadlettered_total",
         "sentiment_job_end_to_end_latency_seconds_bucket",
@@ -290,3 +305,23 @@ def test_spark_submit_of_main_py_as_in_the_image(
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     assert set(all_docs(es_client, index)) == {f"{p['source']}:{p['id']}" for p in posts}
+
+
+def test_a_missing_topic_is_named_not_a_stack_trace(
+    kafka_bootstrap: str, es_url: str, indices: Any, spark_jars: str, tmp_path: Path
+) -> None:
+    """Issue 16: a job started before its topic exists ends with a message that names the topic."""
+    topic = f"missing-{uuid.uuid4().hex[:8]}"
+    env = job_env(
+        {},
+        bootstrap=kafka_bootstrap,
+        topic=topic,
+        es_url=es_url,
+        index=indices(),
+        checkpoint=tmp_path / "checkpoint",
+        jars=spark_jars,
+        TRIGGER="availableNow",
+    )
+    code, log = run_job(env, tmp_path / "job.log", timeout=300)
+    assert code == 1, log
+    assert f"the Kafka topic {topic!r} does not exist on {kafka_bootstrap}" in log, log[-3000:]

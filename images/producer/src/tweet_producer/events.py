@@ -8,7 +8,6 @@ argument) so it is tested without Kafka.
 from __future__ import annotations
 
 import json
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,36 +22,15 @@ SOURCES = contract.SOURCES
 # Reasons a record is dead-lettered: a fixed set, so they can be metric labels.
 REASONS = contract.PRODUCER_REASONS
 RAW_CAP_BYTES = contract.RAW_CAP_BYTES
-MAX_DOC_ID_BYTES = contract.MAX_DOC_ID_BYTES
-_CANONICAL_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z\Z")
+# Jetstream's time_us: microseconds since 1970, as an int; beyond year 9999 it is no time.
+MAX_TIME_US = 253402300799999999
 
 
-class InvalidRecord(ValueError):
-    """A record that cannot become an event; `reason` is one of REASONS."""
-
-    def __init__(self, reason: str, detail: str) -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
-
-
-@dataclass(frozen=True, slots=True)
-class Post:
-    """A valid post, normalised, before it gets its ingestion time."""
-
-    source: str
-    id: str
-    text: str
-    lang: str
-    created_at: str
-    author_id: str | None = None
-    url: str | None = None
-    # Where the source is in its stream (Jetstream time_us); not part of the event.
-    position: int | None = None
-
-    @property
-    def key(self) -> bytes:
-        return contract.document_id(self.source, self.id).encode()
+# One exception for a record that breaks a rule, whether the rule is the contract's (the
+# event) or the source's envelope (below): `reason` is one of REASONS.
+InvalidRecord = contract.ContractError
+# A valid post: built only through contract.new_post, which checks every rule of event v1.
+Post = contract.Post
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,28 +78,22 @@ def utc_now() -> str:
 
 
 def normalize_time(value: Any, field: str) -> str:
-    """An RFC 3339 timestamp with an offset, as UTC. Naive or unparsable values are rejected."""
+    """An RFC 3339 timestamp with an offset, in the contract's form (contract.canonical_time)."""
     if not isinstance(value, str):
         raise InvalidRecord("wrong_type", f"{field} must be a string, got {type(value).__name__}")
-    if _CANONICAL_TIME.match(value):
-        # Already in our form (X always sends this): only check it is a real date-time.
-        try:
-            datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidRecord("bad_value", f"{field} {value[:64]!r} is not a valid date-time") from None
+    canonical = contract.canonical_time(value)
+    if canonical is None:
+        raise InvalidRecord(
+            "bad_value", f"{field} {value[:64]!r} is not an RFC 3339 date-time with an offset in years 1-9999"
+        )
+    return canonical
+
+
+def valid_time_us(value: Any) -> int | None:
+    """Jetstream's `time_us` when it is one (a positive int up to year 9999), else None."""
+    if type(value) is int and 0 < value <= MAX_TIME_US:
         return value
-    try:
-        # RFC 3339 allows a lower-case t and z; fromisoformat does not.
-        moment = datetime.fromisoformat(value.upper())
-    except ValueError:
-        raise InvalidRecord("bad_value", f"{field} {value[:64]!r} is not an RFC 3339 timestamp") from None
-    if moment.tzinfo is None or "T" not in value.upper():
-        raise InvalidRecord("bad_value", f"{field} {value[:64]!r} is not an RFC 3339 date-time with offset")
-    return format_time(moment)
-
-
-def time_from_micros(micros: int) -> str:
-    return format_time(datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc))
+    return None
 
 
 # --- fields ---------------------------------------------------------------------------
@@ -153,13 +125,6 @@ def _optional_str(obj: dict[str, Any], field: str, where: str = "") -> str | Non
     return value
 
 
-def _check_id(source: str, post_id: str) -> str:
-    """The contract's id rule: `<source>:<id>` fits Elasticsearch's _id (512 UTF-8 bytes)."""
-    if not contract.id_fits(source, post_id):
-        raise InvalidRecord("bad_value", f"<source>:<id> is longer than {MAX_DOC_ID_BYTES} UTF-8 bytes")
-    return post_id
-
-
 def _text_or_none(obj: dict[str, Any], field: str, where: str = "") -> str | None:
     """The text, or None when it is present but blank (not a text post: skipped).
     Absent or of the wrong type is still a dead letter."""
@@ -182,12 +147,18 @@ def check_size(raw: bytes, max_bytes: int, size: int | None = None) -> None:
 
 
 def decode_json(raw: bytes | str) -> Any:
+    """The JSON value of a record. Bytes are decoded as strict UTF-8 first: json.loads(bytes)
+    would let the encoded surrogates ED A0 80 through. Strings with an escaped lone surrogate
+    parse, and the contract rejects them where they matter (id, text)."""
     try:
-        return json.loads(raw)
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
         raise InvalidRecord("bad_encoding", f"not UTF-8: {exc.reason} at byte {exc.start}") from None
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise InvalidRecord("bad_json", f"not JSON: {exc}") from None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and the 4,300-digit limit on integers.
+        raise InvalidRecord("bad_json", f"not JSON: {str(exc)[:200]}") from None
 
 
 def post_from_x(doc: Any, source: str) -> Post | Skipped:
@@ -204,7 +175,8 @@ def post_from_x(doc: Any, source: str) -> Post | Skipped:
         raise InvalidRecord("bad_shape", 'no "data" object (expected the X v2 envelope {"data": {...}})')
     if not isinstance(data, dict):
         raise InvalidRecord("bad_shape", f'"data" must be an object, got {type(data).__name__}')
-    post_id = _check_id(source, _required_str(data, "id", "data."))
+    post_id = _required_str(data, "id", "data.")
+    contract.check_id(source, post_id)
     text = _text_or_none(data, "text", "data.")
     note = data.get("note_tweet")
     if isinstance(note, dict) and isinstance(note.get("text"), str) and note["text"].strip():
@@ -215,14 +187,14 @@ def post_from_x(doc: Any, source: str) -> Post | Skipped:
         millis = contract.snowflake_time_ms(post_id)
         if millis is None:
             raise InvalidRecord("missing_field", "data.created_at is missing (and the id is not a snowflake)")
-        created_at = time_from_micros(millis * 1000)
+        created_at = contract.time_from_micros(millis * 1000) or ""
     else:
         created_at = normalize_time(data["created_at"], "data.created_at")
-    return Post(
+    return contract.new_post(
         source=source,
         id=post_id,
         text=text,
-        lang=normalize_lang(data.get("lang")),
+        lang=data.get("lang"),
         created_at=created_at,
         author_id=_optional_str(data, "author_id", "data."),
         url=f"https://x.com/i/web/status/{post_id}" if source == "x" else None,
@@ -268,23 +240,20 @@ def post_from_jetstream(doc: Any) -> Post | Skipped | None:
     if not isinstance(record, dict):
         raise InvalidRecord("bad_shape", 'a create event without a "record" object')
     text = _text_or_none(record, "text", "commit.record.")
-    time_us = doc.get("time_us")
-    if not isinstance(time_us, int) or isinstance(time_us, bool) or time_us <= 0:
-        raise InvalidRecord("wrong_type", "time_us must be a positive integer")
+    time_us = valid_time_us(doc.get("time_us"))
+    if time_us is None:
+        raise InvalidRecord("bad_value", "time_us must be a positive integer of microseconds up to year 9999")
     if text is None:
         return Skipped("bluesky", "no_text", position=time_us)
     langs = record.get("langs")
     # A malformed langs (not a list, a non-string or ill-formed first entry) is `und`.
-    lang = normalize_lang(langs[0]) if isinstance(langs, list) and langs else "und"
-    # createdAt is written by the author's client and can be anything; the relay's time
-    # is the honest fallback.
-    try:
-        created_at = normalize_time(record.get("createdAt"), "createdAt")
-    except InvalidRecord:
-        created_at = time_from_micros(time_us)
-    return Post(
+    lang = langs[0] if isinstance(langs, list) and langs else None
+    # createdAt is written by the author's client and can be anything (9999-12-31T23:59:59-01:00
+    # is no time in UTC); the relay's time is the honest fallback.
+    created_at = contract.canonical_time(record.get("createdAt")) or contract.time_from_micros(time_us) or ""
+    return contract.new_post(
         source="bluesky",
-        id=_check_id("bluesky", f"at://{did}/{BLUESKY_POST}/{rkey}"),
+        id=f"at://{did}/{BLUESKY_POST}/{rkey}",
         text=text,
         lang=lang,
         created_at=created_at,
@@ -298,6 +267,14 @@ def raw_text(raw: bytes | str) -> str:
     """The payload as text for the dead-letter record: bad bytes escaped, cut at RAW_CAP_BYTES."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw
     return data[:RAW_CAP_BYTES].decode("utf-8", "backslashreplace")
+
+
+def internal_error(source: str, raw: bytes | str, exc: Exception, size: int | None = None) -> Rejected:
+    """A record whose handling raised what no rule expected (a bug of ours): dead-lettered
+    with the exception's type, so one record never stops the source (and the saved cursor
+    never brings it back to stop it again). The caller logs the traceback."""
+    detail = f"{type(exc).__name__}: {exc}"[:500]
+    return reject(source, raw, InvalidRecord("internal_error", detail), size)
 
 
 def reject(source: str, raw: bytes | str, exc: InvalidRecord, size: int | None = None) -> Rejected:
@@ -323,25 +300,8 @@ def _dumps(obj: dict[str, Any]) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-def build_event(post: Post, ingested_at: str) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "id": post.id,
-        "source": post.source,
-        "text": post.text,
-        "lang": post.lang,
-        "created_at": post.created_at,
-        "ingested_at": ingested_at,
-    }
-    if post.author_id is not None:
-        event["author_id"] = post.author_id
-    if post.url is not None:
-        event["url"] = post.url
-    return event
-
-
-def event_value(post: Post, ingested_at: str) -> bytes:
-    return _dumps(build_event(post, ingested_at))
+build_event = contract.event_dict
+event_value = contract.event_bytes
 
 
 def deadletter_record(rejected: Rejected, failed_at: str) -> dict[str, Any]:

@@ -263,6 +263,15 @@ def run(spark: Any, settings: Settings, metrics: Any) -> int:
     except StreamingQueryException as exc:
         if stopping.is_set():
             return 0
+        if "UnknownTopicOrPartition" in str(exc):
+            # Kafka's own words would be a 200-line stack trace about a partition.
+            log.error(
+                "the Kafka topic %r does not exist on %s: create it (the chart's KafkaTopic, or "
+                "`python -m devtools.services kafka up` locally), then start the job again",
+                settings.kafka_topic,
+                settings.kafka_bootstrap_servers,
+            )
+            return 1
         log.error("query failed: %s", _first_line(exc))
         return 1
     finally:

@@ -20,13 +20,14 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from .sink import LATENCY_BUCKETS, PartitionStats
+from .sink import LATENCY_BUCKETS, METRIC_LANGUAGES, OTHER_LANGUAGE, PartitionStats
 from .transform import REASONS
 
 log = logging.getLogger(__name__)
 
 PREFIX = "sentiment_job"
 LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
+LANGUAGE_OUTCOMES = ("scored", "unsupported")
 BATCH_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -92,6 +93,13 @@ class JobMetrics:
             ["sentiment"],
             registry=r,
         )
+        self.by_language = Counter(
+            f"{PREFIX}_posts_by_language",
+            "Post documents written to Elasticsearch by the language they were scored as (`other`: "
+            "any language not listed) and outcome: `scored` (a sentiment) or `unsupported` (no model).",
+            ["lang", "outcome"],
+            registry=r,
+        )
         self.rejected = Counter(
             f"{PREFIX}_documents_rejected",
             "Documents Elasticsearch refused (by error type); they go to the dead-letter index.",
@@ -131,10 +139,19 @@ class JobMetrics:
             self.indexed.labels(sentiment=label)
         for reason in REASONS:
             self.deadlettered.labels(reason=reason)
+        for lang in (*METRIC_LANGUAGES, OTHER_LANGUAGE):
+            for outcome in LANGUAGE_OUTCOMES:
+                self.by_language.labels(lang=lang, outcome=outcome)
 
     def record_batch(self, stats: PartitionStats) -> None:
         for label, n in stats.indexed.items():
             self.indexed.labels(sentiment=label).inc(n)
+        for outcome, by_lang in (
+            ("scored", stats.scored_by_lang),
+            ("unsupported", stats.unsupported_by_lang),
+        ):
+            for lang, n in by_lang.items():
+                self.by_language.labels(lang=lang, outcome=outcome).inc(n)
         for reason, n in stats.rejected.items():
             self.rejected.labels(reason=reason).inc(n)
         for reason, n in stats.deadlettered.items():

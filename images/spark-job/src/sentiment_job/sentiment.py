@@ -18,20 +18,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from tweet_sentiment_common import contract
+
 from .linear_model import CLASSES, LinearModel, bundled_paths
 
 if TYPE_CHECKING:
     import pandas as pd
 
-LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
+LABELS = contract.LABELS
 NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED = LABELS
 TWEET_MODEL = "tweet-lr"
 MODELS = (TWEET_MODEL, "textblob", "vader")
 DEFAULT_MODEL = TWEET_MODEL
 # VADER's own recommended cut-offs on the compound score.
 VADER_THRESHOLD = 0.05
-# A post with no language tag is treated as this one.
-UNDETERMINED = "und"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +202,7 @@ def is_supported(lang: object, languages: frozenset[str]) -> bool:
     accepted = _lowered(languages)
     tag = lang.strip().lower() if isinstance(lang, str) else ""
     if not tag:
-        tag = UNDETERMINED
+        tag = contract.UNDETERMINED_LANG
     return tag in accepted or tag.split("-", 1)[0] in accepted
 
 

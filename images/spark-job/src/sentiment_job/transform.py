@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from tweet_sentiment_common import contract
@@ -36,8 +34,6 @@ log = logging.getLogger(__name__)
 # producer); what is below is derived from it once, at import, never per row.
 SCHEMA_VERSION = contract.SCHEMA_VERSION
 SOURCES = contract.SOURCES
-# `<source>:<id>` is the document _id, and Elasticsearch caps _id at 512 bytes.
-MAX_ID_BYTES = contract.MAX_DOC_ID_BYTES
 # The event fields a document is made of (author_id/url are not indexed, so not read).
 EVENT_READ_FIELDS = ("schema_version", *contract.EVENT_FIELDS_INDEXED)
 ISO_FORMAT = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX"
@@ -74,7 +70,6 @@ SCORED_DDL = f"{PREPARED_DDL}, {_ddl(SCORE_COLUMNS)}"
 
 # The Kafka columns, selected in the JVM (no parsing there: the one Python pass does it).
 SOURCE_DDL = "value BINARY, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
-_MISSING = object()  # a field absent from the event (JSON null is None)
 
 
 def source_columns(df: DataFrame) -> DataFrame:
@@ -96,115 +91,92 @@ def source_columns(df: DataFrame) -> DataFrame:
     )
 
 
-def _json(value: object) -> str:
-    """A field as JSON text (for error messages), truncated."""
-    if value is _MISSING:
-        return "nothing"
+def _decode(value: bytes | None) -> tuple[str | None, bool, object]:
+    """(text, is UTF-8, JSON value or None) of a Kafka value."""
+    if value is None:
+        return None, True, None
     try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except ValueError:
-        text = repr(value)
-    return text[:80]
-
-
-# The extended ISO form Spark's to_timestamp reads (fromisoformat also takes 20260102T0304Z).
-_EXTENDED_DATE = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
-
-
-def _timestamp(value: object) -> datetime | None:
-    """An RFC 3339 timestamp (an offset or Z; none means UTC, the session time zone) or None."""
-    if not isinstance(value, str) or not _EXTENDED_DATE.match(value):
-        return None
+        raw = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return value.decode("utf-8", "replace"), False, None
+    if contract.is_blank(raw):
+        return raw, True, None
     try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
-
-
-def _required_string(event: dict[str, Any], name: str) -> tuple[str, str] | None:
-    """missing_field (absent, null, blank) then wrong_type (not a JSON string)."""
-    value = event.get(name, _MISSING)
-    if value is _MISSING or value is None or (isinstance(value, str) and contract.is_blank(value)):
-        return "missing_field", f"{name} is missing or blank"
-    if not isinstance(value, str):
-        return "wrong_type", f"{name} must be a string, got {_json(value)}"
-    return None
-
-
-def validate(raw: str | None, utf8: bool, event: object) -> tuple[str, str] | None:
-    """(reason, error) of the first rule an event breaks, or None. Reason codes:
-    contract.JOB_REASONS (the one vocabulary shared with the producer)."""
-    if raw is None or contract.is_blank(raw):
-        return "bad_json", "the record has no value (empty or a tombstone)"
-    if not utf8:
-        return "bad_encoding", "the value is not valid UTF-8"
-    if not isinstance(event, dict):
-        return "bad_json", "the value is not a JSON object"
-    version = event.get("schema_version", _MISSING)
-    if type(version) is not int or version != SCHEMA_VERSION:
-        return "unsupported_schema_version", f"schema_version must be {SCHEMA_VERSION}, got {_json(version)}"
-    for name in ("id", "source"):
-        if failed := _required_string(event, name):
-            return failed
-    if event["source"] not in SOURCES:
-        return "bad_value", f"source must be one of {', '.join(SOURCES)}, got {_json(event['source'])}"
-    if not contract.id_fits(event["source"], event["id"]):
-        return "bad_value", f"<source>:<id> is longer than {MAX_ID_BYTES} UTF-8 bytes"
-    if failed := _required_string(event, "text"):
-        return failed
-    lang = event.get("lang")
-    if lang is not None and not isinstance(lang, str):
-        return "wrong_type", f"lang must be a string, got {_json(lang)}"
-    for name in ("created_at", "ingested_at"):
-        if failed := _required_string(event, name):
-            return failed
-        if _timestamp(event[name]) is None:
-            return "bad_value", f"{name} must be an RFC 3339 timestamp, got {_json(event[name])}"
-    return None
+        return raw, True, json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, too deep, an integer of 4,300+ digits
+        return raw, True, None
 
 
 def prepare_row(value: bytes | None) -> dict[str, Any]:
-    """One Kafka value → the prepared columns (PREPARED_DDL minus the Kafka ones). Never raises."""
-    raw: str | None = None
-    utf8 = True
-    event: object = None
-    if value is not None:
+    """One Kafka value → the prepared columns (PREPARED_DDL minus the Kafka ones). Never raises:
+    what no rule expected becomes an `internal_error` row (dead-lettered, counted, alerted on),
+    not a failed task that the checkpoint would replay into the same failure."""
+    try:
+        return _prepare_row(value)
+    except Exception as exc:
+        log.exception("unexpected error preparing a record; dead-lettered as internal_error")
+        raw = value.decode("utf-8", "replace") if isinstance(value, bytes) else None
+        return dict.fromkeys(_ROW_FIELDS) | {
+            "raw": raw,
+            "lang": contract.UNDETERMINED_LANG,
+            "reason": "internal_error",
+            "error": f"{type(exc).__name__}: {exc}"[:500],
+        }
+
+
+def _prepare_row(value: bytes | None) -> dict[str, Any]:
+    raw, utf8, event = _decode(value)
+    if raw is None or contract.is_blank(raw):
+        failed: tuple[str, str] = ("bad_json", "the record has no value (empty or a tombstone)")
+    elif not utf8:
+        failed = ("bad_encoding", "the value is not valid UTF-8")
+    else:
         try:
-            raw = value.decode("utf-8")
-        except UnicodeDecodeError:
-            raw, utf8 = value.decode("utf-8", "replace"), False
-        if utf8 and not contract.is_blank(raw):
-            try:
-                event = json.loads(raw)
-            except (ValueError, RecursionError):
-                event = None
-    failed = validate(raw, utf8, event)
+            post, ingested = contract.check_event(event)
+        except contract.ContractError as exc:
+            failed = (exc.reason, exc.detail)
+        else:
+            return {
+                "raw": raw,
+                "id": post.id,
+                "source": post.source,
+                "text": post.text,
+                "clean_text": clean_text(post.text),
+                "lang": post.lang,
+                "created_at": post.created_at,
+                "ingested_at": contract.format_time(ingested),
+                "ingested_at_epoch": ingested.timestamp(),
+                "reason": None,
+                "error": None,
+            }
+    # A dead letter keeps what can be read of the record, for the dead-letter index.
     fields: dict[str, Any] = event if isinstance(event, dict) else {}
 
     def string(name: str) -> str | None:
         v = fields.get(name)
         return v if isinstance(v, str) else None
 
-    created, ingested = _timestamp(fields.get("created_at")), _timestamp(fields.get("ingested_at"))
-    text = string("text")
+    created, ingested_at = contract.canonical_time(fields.get("created_at")), fields.get("ingested_at")
+    ingested_moment = contract.parse_time(ingested_at)
     return {
         "raw": raw,
         "id": string("id"),
         "source": string("source"),
-        "text": text,
-        "clean_text": clean_text(text or "") if failed is None else None,
-        # Spaces only, as SQL trim did: the tag is metadata, kept as the source wrote it.
-        "lang": (string("lang") or "").strip(" ") or contract.UNDETERMINED_LANG,
-        "created_at": contract.format_time(created) if created else None,
-        "ingested_at": contract.format_time(ingested) if ingested else None,
-        "ingested_at_epoch": ingested.timestamp() if ingested else None,
-        "reason": failed[0] if failed else None,
-        "error": failed[1] if failed else None,
+        "text": string("text"),
+        "clean_text": None,
+        "lang": contract.normalize_lang(fields.get("lang")),
+        "created_at": created,
+        "ingested_at": contract.format_time(ingested_moment) if ingested_moment else None,
+        "ingested_at_epoch": ingested_moment.timestamp() if ingested_moment else None,
+        "reason": failed[0],
+        "error": failed[1],
     }
 
 
 _PREPARED_COLUMNS = tuple(part.split()[0] for part in PREPARED_DDL.split(", "))
+_ROW_FIELDS = tuple(
+    c for c in _PREPARED_COLUMNS if c not in ("topic", "partition", "offset", "kafka_timestamp")
+)
 
 
 def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -229,6 +201,10 @@ def prepare(df: DataFrame) -> DataFrame:
 
 
 ScoreFn = Callable[..., "pd.DataFrame"]
+# The analyzer reads at most this much of a clean text. A post is rarely longer (X: 280
+# characters, 25,000 for long posts; Bluesky: 300), and the lexicon analyzers are superlinear
+# on some inputs: TextBlob took 4-5 s on "#" * 65536 or "!" * 65536, 15 ms on 2,000 of them.
+SCORED_CHARS = 2000
 
 
 def _default_score_fn() -> ScoreFn:
@@ -258,7 +234,7 @@ def score_pandas(
     if not ok.any():
         return out
     positions = np.flatnonzero(ok)
-    texts = out["clean_text"].iloc[positions].fillna("")
+    texts = out["clean_text"].iloc[positions].fillna("").str.slice(0, SCORED_CHARS)
     langs = out["lang"].iloc[positions].fillna("und")
     try:
         _put_scores(out, positions, score(texts, langs, model, languages))

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
-from tweet_producer.events import RAW_CAP_BYTES, InvalidRecord, Post, Rejected, Skipped, check_size, reject
+from tweet_producer.events import (
+    RAW_CAP_BYTES,
+    InvalidRecord,
+    Post,
+    Rejected,
+    Skipped,
+    check_size,
+    internal_error,
+    reject,
+)
 from tweet_producer.metrics import Metrics
+
+log = logging.getLogger(__name__)
 
 Item = Post | Rejected | Skipped
 
@@ -129,3 +141,6 @@ def parse_line(
         return parse(line.data)
     except InvalidRecord as exc:
         return reject(source, line.data, exc, line.size)
+    except Exception as exc:  # the per-record guard: no line may stop the source
+        log.exception("unexpected error on a %s record; dead-lettered as internal_error", source)
+        return internal_error(source, line.data, exc, line.size)

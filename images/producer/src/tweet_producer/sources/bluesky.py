@@ -28,8 +28,10 @@ from tweet_producer.events import (
     InvalidRecord,
     check_size,
     decode_json,
+    internal_error,
     post_from_jetstream,
     reject,
+    valid_time_us,
 )
 from tweet_producer.metrics import Metrics
 from tweet_producer.sources.base import FatalSourceError, Item, Source
@@ -114,15 +116,22 @@ class JetstreamSource(Source):
                 self._warned_write = True
 
     def _handle(self, message: str | bytes) -> Item | None:
-        data = message.encode("utf-8") if isinstance(message, str) else message
+        # surrogatepass: a text frame is valid UTF-8 by the WebSocket protocol, but keep the
+        # per-record guard's promise even for a str that is not.
+        data = message.encode("utf-8", "surrogatepass") if isinstance(message, str) else message
         try:
             check_size(data, self.max_post_bytes)
             doc = decode_json(data)
-            if isinstance(doc, dict) and isinstance(doc.get("time_us"), int):
-                self.last_time_us = doc["time_us"]
+            # The reconnect cursor moves only on a time_us that is one (not `true`, not 10**18).
+            time_us = valid_time_us(doc.get("time_us")) if isinstance(doc, dict) else None
+            if time_us is not None:
+                self.last_time_us = time_us
             return post_from_jetstream(doc)
         except InvalidRecord as exc:
             return reject(self.name, data, exc)
+        except Exception as exc:  # the per-record guard: no message may stop the source
+            log.exception("unexpected error on a Jetstream message; dead-lettered as internal_error")
+            return internal_error(self.name, data, exc)
 
     def _messages(self, ws: Any, stop: threading.Event) -> Iterator[Item]:
         last_message = time.monotonic()
