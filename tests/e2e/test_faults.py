@@ -541,9 +541,9 @@ def test_flood_stage_block_job_waits_then_indexes_everything_once(
     first, rest = split_lines(replay.path, 0.3)
     first_ids = {f"replay:{json.loads(line)['data']['id']}" for line in first.read_text().splitlines()}
 
-    # A retry budget of 1.5 s: a block that outlasts it must not end the batch (restart=False:
-    # any exit of the job fails the test).
-    job = run.job(kafka_bootstrap, es_url, ES_MAX_RETRIES=2).start()
+    # The default retry budget (ES_MAX_RETRIES=5: 0.5 + 1 + 2 + 4 + 8 = 15.5 s of backoff): a
+    # block that outlasts it must not end the batch (restart=False: any exit fails the test).
+    job = run.job(kafka_bootstrap, es_url).start()
     warmup = run.producer(kafka_bootstrap, name="producer-1", SOURCE="replay", REPLAY_FILE=first).start()
     wait_until(
         progress(client, run.index, len(first_ids)), DONE_TIMEOUT, "the first posts", run.sup, [warmup]
@@ -561,9 +561,10 @@ def test_flood_stage_block_job_waits_then_indexes_everything_once(
             run.sup,
             [warmup, producer],
         )
-        # Five waits in a row (0.5 + 1 + 2 + 4 + 8 s) by one task: ten times the retry budget.
+        # A sixth wait in a row by one task: it has waited out the whole retry budget (15.5 s)
+        # and starts a 16 s wait, still holding its rows.
         wait_until(
-            lambda: blocked_waits(job) >= 5, DONE_TIMEOUT, "5 waits on the block", run.sup, [warmup, producer]
+            lambda: blocked_waits(job) >= 6, DONE_TIMEOUT, "6 waits on the block", run.sup, [warmup, producer]
         )
         assert es_count(client, run.index) == len(first_ids), "written while blocked"
         assert es_count(client, run.deadletter_index) == 0, "dead-lettered while blocked"
@@ -586,7 +587,7 @@ def test_flood_stage_block_job_waits_then_indexes_everything_once(
     assert es_count(client, run.deadletter_index) == 0
     samples = wait_until(lambda: scrape(int(job.env["METRICS_PORT"])), 30, "the job's metrics")
     waited = metric_sum(samples, "sentiment_job_elasticsearch_blocked_seconds_total")
-    assert waited >= 15.5
+    assert waited >= 31.5  # the six waits of one task
     assert metric_sum(samples, "sentiment_job_documents_deadlettered_total") == 0
     assert metric_sum(samples, "sentiment_job_batch_failures_total") == 0
     record_property("blocked_seconds", round(time.monotonic() - blocked_since))
