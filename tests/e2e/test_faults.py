@@ -2,13 +2,17 @@
 
 Each test replays a generated file of a few thousand posts at a moderate rate so that the
 fault lands mid-run, then checks the index holds exactly the unique valid posts: nothing
-lost, nothing duplicated, every document labelled.
+lost, nothing duplicated, every document labelled. The chaos run puts every fault into one
+run under load (2,000 posts/s and a live Jetstream feed); its figures are in
+docs/reliability.md.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import random
+import re
 import threading
 import time
 from pathlib import Path
@@ -16,11 +20,21 @@ from typing import Any
 
 import pytest
 
+from devtools.demo import metric_sum, scrape
 from devtools.pipeline import wait_until
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
 from tests.e2e.conftest import Run, assert_exactly
-from tests.e2e.data import bad_replay_lines, es_count, es_docs, read_topic, topic_size, write_replay
+from tests.e2e.data import (
+    bad_replay_lines,
+    es_count,
+    es_docs,
+    post_text,
+    read_topic,
+    topic_size,
+    write_replay,
+)
+from tests.producer.fake_jetstream import DID, JetstreamFeed, post_create
 
 pytestmark = [
     pytest.mark.e2e,
@@ -106,38 +120,209 @@ def index_cleanup(run: Run) -> Any:
         client.close()
 
 
-def test_job_sigkilled_twice_loses_and_duplicates_nothing(
-    run: Run, kafka_bootstrap: str, es_url: str, topics: Any, index_cleanup: Any
+# The chaos run: a replay at CHAOS_RATE posts/s and a live Jetstream feed at the same time.
+CHAOS_POSTS = 50_000  # unique valid replay posts (+2% repeated lines): ~25 s at CHAOS_RATE
+CHAOS_RATE = 2000
+# Jetstream posts at FEED_RATE: 200 s, so the stream is live through every fault (a loaded
+# 2-core machine needs ~4 min for the five faults; a faster one waits for the feed's end).
+FEED_POSTS = 20_000
+FEED_RATE = 100
+FEED_T0 = 1_780_000_000_000_000  # time_us of the first feed event
+FRESH = 3000  # posts newly indexed before each job kill and before the Elasticsearch restart
+DRAIN_TIMEOUT = 900
+
+
+def feed_events(count: int, seed: int) -> tuple[list[dict[str, Any]], set[str]]:
+    """Jetstream post creations, one a millisecond, and the `_id`s they must end up as."""
+    rng = random.Random(seed)
+    events = [post_create(FEED_T0 + 1000 * i, f"chaos{i:06d}", post_text(rng), ["en"]) for i in range(count)]
+    return events, {f"bluesky:at://{DID}/app.bsky.feed.post/chaos{i:06d}" for i in range(count)}
+
+
+def producer_summary(proc: Any) -> dict[str, int]:
+    """The counts of a producer's last `stopped: received=... published=...` log line."""
+    found = re.findall(
+        r"stopped: (received=\d+ published=\d+ deadlettered=\d+ undelivered=\d+)", proc.tail(400)
+    )
+    assert found, f"no summary in {proc.log_file}"
+    return {k: int(v) for k, v in (pair.split("=") for pair in found[-1].split())}
+
+
+def log_seconds(proc: Any, first: str, last: str) -> float:
+    """Seconds between the first log line containing `first` and the last containing `last`."""
+    from datetime import datetime
+
+    def stamps(text: str) -> list[datetime]:
+        return [
+            datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            for line in proc.log_file.read_text(errors="replace").splitlines()
+            if text in line and line[:4].isdigit()
+        ]
+
+    return (stamps(last)[-1] - stamps(first)[0]).total_seconds()
+
+
+def version_overwrites(client: Any, index: str) -> int:
+    """Writes beyond the first over all documents (sum of `_version` - 1): the replays the
+    deterministic `_id`s absorbed."""
+    from elasticsearch.helpers import scan
+
+    client.indices.refresh(index=index)
+    hits = scan(
+        client, index=index, query={"query": {"match_all": {}}}, _source=False, version=True, size=5000
+    )
+    return sum(int(hit["_version"]) - 1 for hit in hits)
+
+
+@pytest.mark.timeout(1800)
+def test_chaos_under_load_every_post_indexed_exactly_once(
+    run: Run,
+    fault_kafka: KafkaBroker,
+    fault_es: ElasticsearchNode,
+    topics: Any,
+    index_cleanup: Any,
+    record_property: Any,
 ) -> None:
-    client = es(es_url)
+    """2,000 posts/s from a replay plus a Jetstream feed, and during the load: the job
+    SIGKILLed twice, the broker killed and restarted, Elasticsearch restarted, the Jetstream
+    connection dropped twice (the producer resumes from its cursor). Every post is indexed
+    exactly once; the figures go to docs/reliability.md."""
+    client = es(fault_es.url)
     index_cleanup(client)
-    topics(kafka_bootstrap)
-    replay = write_replay(run.tmp / "posts.jsonl", valid=POSTS, duplicates=POSTS // 50, seed=1)
-    total = len(replay.expected_ids)
+    bootstrap = fault_kafka.bootstrap
+    topics(bootstrap)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=CHAOS_POSTS, duplicates=CHAOS_POSTS // 50, seed=6)
+    warm, load = split_lines(replay.path, 0.001)
+    events, feed_ids = feed_events(FEED_POSTS, seed=6)
+    expected = replay.expected_ids | feed_ids
+    total = len(expected)
+    load_t0 = 0.0
+    marks: dict[str, float] = {}  # seconds since the load started
 
-    job = run.job(kafka_bootstrap, es_url).start()
-    producer = run.producer(
-        kafka_bootstrap, SOURCE="replay", REPLAY_FILE=replay.path, REPLAY_RATE=RATE
-    ).start()
-    done = 0
-    for _ in range(2):
-        # Each kill waits for fresh progress of the current run, so it lands mid-stream.
-        target = done + total // 10
+    def mark(what: str, at: float | None = None) -> None:
+        marks[what] = round((time.monotonic() if at is None else at) - load_t0, 1)
+
+    def mark_exit(proc: Any, what: str) -> None:
+        def watch() -> None:
+            while proc.running():
+                time.sleep(0.2)
+            mark(what)
+
+        threading.Thread(target=watch, daemon=True).start()
+
+    # The job restarts on a non-zero exit (an outage past its retry budget), as Kubernetes would.
+    job = run.job(bootstrap, fault_es.url, restart=True, MAX_OFFSETS_PER_TRIGGER=20_000).start()
+    warmup = run.producer(bootstrap, name="producer-warmup", SOURCE="replay", REPLAY_FILE=warm).start()
+    wait_until(progress(client, run.index, 1), DONE_TIMEOUT, "the job to index", run.sup, [warmup])
+
+    feed = JetstreamFeed(events, FEED_RATE, drop_after=[FEED_POSTS // 3, 2 * FEED_POSTS // 3])
+    try:
+        load_t0 = time.monotonic()
+        replayer = run.producer(
+            bootstrap, name="producer-replay", SOURCE="replay", REPLAY_FILE=load, REPLAY_RATE=CHAOS_RATE
+        ).start()
+        bluesky = run.producer(
+            bootstrap,
+            name="producer-bluesky",
+            SOURCE="bluesky",
+            JETSTREAM_URL=feed.url,
+            JETSTREAM_CURSOR_FILE=run.tmp / "jetstream.cursor",
+            JETSTREAM_CURSOR_SAVE_SECONDS=1,
+        ).start()
+        may_end = [warmup, replayer]
+        mark_exit(replayer, "replay sent")
+
+        def fresh_progress(what: str) -> None:
+            target = es_count(client, run.index) + FRESH
+            wait_until(progress(client, run.index, target), DRAIN_TIMEOUT, what, run.sup, may_end)
+
+        # 1. The broker, killed while both producers publish, down 10 s.
+        in_kafka = int(0.3 * replay.lines)
         wait_until(
-            progress(client, run.index, target), DONE_TIMEOUT, f"{target} indexed", run.sup, [producer]
+            lambda: topic_size(bootstrap, run.topic) >= in_kafka,
+            DRAIN_TIMEOUT,
+            f"{in_kafka} records in Kafka",
+            run.sup,
+            may_end,
+            interval=0.2,
         )
-        # A crash, as when the node dies: no shutdown hook runs, the checkpoint is whatever it was.
-        job.kill()
-        done = es_count(client, run.index)
-        job.start()
-    wait_until(progress(client, run.index, total), DONE_TIMEOUT, "every post indexed", run.sup, [producer])
+        assert replayer.running(), "the replay ended before the broker went down: raise CHAOS_POSTS"
+        fault_kafka.kill()
+        mark("broker killed")
+        down_since = time.monotonic()
+        while time.monotonic() - down_since < 10:  # the outage itself
+            run.sup.check(may_end)
+            time.sleep(0.5)
+        fault_kafka.up()
+        mark("broker up")
 
-    assert producer.wait(60) == 0
-    assert job.kills == 2
-    assert job.starts == 3
-    assert_exactly(client, run.index, replay.expected_ids)
+        # 2. The job, SIGKILLed mid-stream (as when its node dies).
+        fresh_progress("progress before the first kill")
+        job.kill()
+        job.start()
+        mark("job killed (1)")
+
+        # 3. The job again, once it made fresh progress.
+        fresh_progress("progress before the second kill")
+        job.kill()
+        job.start()
+        mark("job killed (2)")
+
+        # 4. Elasticsearch restarted (stopped, then started: its start takes tens of seconds).
+        fresh_progress("progress before the Elasticsearch restart")
+        fault_es.down()
+        mark("Elasticsearch stopped")
+        fault_es.up()
+        mark("Elasticsearch up")
+
+        wait_until(progress(client, run.index, total), DRAIN_TIMEOUT, "every post indexed", run.sup, may_end)
+        mark("every post indexed")
+        assert replayer.wait(60) == 0
+        assert bluesky.stop() == 0
+    finally:
+        feed.close()
+
+    assert_exactly(client, run.index, expected)
     assert es_count(client, run.deadletter_index) == 0
-    print(f"killed after {done} of {total} posts were indexed (second kill)")
+    assert job.kills == 2
+    assert feed.dropped == 2
+    cursors = feed.cursors()
+    assert cursors[0] is None
+    assert len(cursors) >= 3
+    assert all(c is not None for c in cursors[1:]), cursors
+    sent = {
+        name: producer_summary(p)
+        for name, p in (("warmup", warmup), ("replay", replayer), ("bluesky", bluesky))
+    }
+    assert all(s["undelivered"] == 0 for s in sent.values())
+    in_topic = topic_size(bootstrap, run.topic)
+    figures = {
+        "posts_unique": total,
+        "replay_lines": replay.lines,
+        "posts_sent": sum(s["published"] for s in sent.values()),
+        "kafka_records": in_topic,
+        "indexed": es_count(client, run.index),
+        "duplicates_in_index": es_count(client, run.index) - total,
+        "dead_letters": es_count(client, run.deadletter_index),
+        "overwrites_absorbed": version_overwrites(client, run.index),
+        "job_exits_restarted": run.sup.restarts.get("job", 0),
+        "jetstream_connections": len(cursors),
+        # The replay's reading pace (the file read at CHAOS_RATE, Kafka down or not).
+        "replay_read_posts_per_s": round(
+            (replay.lines - len(warm.read_text().splitlines())) / log_seconds(replayer, "replaying", "done")
+        ),
+    }
+    for i, at in enumerate(feed.drop_times, 1):
+        mark(f"Jetstream dropped ({i})", at)
+    assert feed.finished_at is not None
+    mark("feed ended", feed.finished_at)
+    load_end = max(marks["replay sent"], marks["feed ended"])
+    figures["drain_after_load_end_s"] = round(marks["every post indexed"] - load_end, 1)
+    figures["drain_after_last_fault_s"] = round(marks["every post indexed"] - marks["Elasticsearch up"], 1)
+    figures.update({f"t_{k}": v for k, v in sorted(marks.items(), key=lambda kv: kv[1])})
+    for key, value in figures.items():
+        record_property(key, value)
+    print("chaos figures: " + json.dumps(figures))
 
 
 def test_broker_restart_while_producing_loses_and_duplicates_nothing(
@@ -330,4 +515,83 @@ def test_malformed_records_all_dead_lettered_none_indexed(
     print(
         f"dead letters: producer {len(records)} (topic {run.dlq_topic}), job {len(dead)} "
         f"(index {run.deadletter_index}); indexed {total}"
+    )
+
+
+def blocked_waits(job: Any) -> int:
+    """The longest run of consecutive waits on a write block one task has logged so far."""
+    found = re.findall(
+        r"Elasticsearch write blocked .*\(wait (\d+);", job.log_file.read_text(errors="replace")
+    )
+    return max(map(int, found), default=0)
+
+
+def test_flood_stage_block_job_waits_then_indexes_everything_once(
+    run: Run, kafka_bootstrap: str, es_url: str, topics: Any, index_cleanup: Any, record_property: Any
+) -> None:
+    """Elasticsearch's flood-stage disk watermark puts `index.blocks.read_only_allow_delete`
+    on every index of the full node, and lifts it when disk is freed: the job must keep its
+    batch, back off past its retry budget without exiting, dead-letter nothing, and index
+    everything once the block is gone. The block is set by API (the watermark itself is off
+    on the local nodes) on the run's post and dead-letter indices."""
+    client = es(es_url)
+    index_cleanup(client)
+    topics(kafka_bootstrap)
+    replay = write_replay(run.tmp / "posts.jsonl", valid=1000, duplicates=20, seed=5)
+    first, rest = split_lines(replay.path, 0.3)
+    first_ids = {f"replay:{json.loads(line)['data']['id']}" for line in first.read_text().splitlines()}
+
+    # The default retry budget (ES_MAX_RETRIES=5: 0.5 + 1 + 2 + 4 + 8 = 15.5 s of backoff): a
+    # block that outlasts it must not end the batch (restart=False: any exit fails the test).
+    job = run.job(kafka_bootstrap, es_url).start()
+    warmup = run.producer(kafka_bootstrap, name="producer-1", SOURCE="replay", REPLAY_FILE=first).start()
+    wait_until(
+        progress(client, run.index, len(first_ids)), DONE_TIMEOUT, "the first posts", run.sup, [warmup]
+    )
+
+    blocked = f"{run.index},{run.deadletter_index}"
+    client.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": True})
+    blocked_since = time.monotonic()
+    try:
+        producer = run.producer(kafka_bootstrap, name="producer-2", SOURCE="replay", REPLAY_FILE=rest).start()
+        wait_until(
+            lambda: topic_size(kafka_bootstrap, run.topic) >= replay.lines,
+            DONE_TIMEOUT,
+            "every line in Kafka",
+            run.sup,
+            [warmup, producer],
+        )
+        # A sixth wait in a row by one task: it has waited out the whole retry budget (15.5 s)
+        # and starts a 16 s wait, still holding its rows.
+        wait_until(
+            lambda: blocked_waits(job) >= 6, DONE_TIMEOUT, "6 waits on the block", run.sup, [warmup, producer]
+        )
+        assert es_count(client, run.index) == len(first_ids), "written while blocked"
+        assert es_count(client, run.deadletter_index) == 0, "dead-lettered while blocked"
+    finally:
+        client.indices.put_settings(index=blocked, settings={"index.blocks.read_only_allow_delete": None})
+    lifted = time.monotonic()
+    wait_until(
+        progress(client, run.index, len(replay.expected_ids)),
+        DONE_TIMEOUT,
+        "every post",
+        run.sup,
+        [warmup, producer],
+    )
+    resumed_after = time.monotonic() - lifted
+
+    assert producer.wait(60) == 0
+    assert job.running()
+    assert job.starts == 1, "the job restarted"
+    assert_exactly(client, run.index, replay.expected_ids)
+    assert es_count(client, run.deadletter_index) == 0
+    samples = wait_until(lambda: scrape(int(job.env["METRICS_PORT"])), 30, "the job's metrics")
+    waited = metric_sum(samples, "sentiment_job_elasticsearch_blocked_seconds_total")
+    assert waited >= 31.5  # the six waits of one task
+    assert metric_sum(samples, "sentiment_job_documents_deadlettered_total") == 0
+    assert metric_sum(samples, "sentiment_job_batch_failures_total") == 0
+    record_property("blocked_seconds", round(time.monotonic() - blocked_since))
+    print(
+        f"blocked {lifted - blocked_since:.0f} s ({waited:.1f} s of task waits, the longest run "
+        f"{blocked_waits(job)} waits); every post indexed {resumed_after:.0f} s after the block lifted"
     )

@@ -1,16 +1,23 @@
 """A local Bluesky Jetstream: a real WebSocket server (the `websockets` package) that plays
 scripted JSON events, one script per connection, and records each connection's path
-(so tests see the `cursor=` and `wantedCollections=` the client asked for)."""
+(so tests see the `cursor=` and `wantedCollections=` the client asked for); and
+`JetstreamFeed`, a long paced stream that honours `cursor=` and drops connections mid-stream."""
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import json
+import socket
 import threading
+import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 DID = "did:plc:eygmaihciaxprqvxpfvl6flk"
@@ -118,4 +125,86 @@ class FakeJetstream:
 
     def close(self) -> None:
         self.released.set()
+        self._server.shutdown()
+
+
+class JetstreamFeed:
+    """A Jetstream that plays one long stream of events at `rate` events/s, as the real one
+        does: a connection starts at the first event whose `time_us` is at or after its `cursor=`
+        (the start without one), and after the last post it sends an account event a second
+    (not a post: nothing to publish, but the cursor moves on). After each
+        count of events sent in `drop_after` it drops the connection abruptly (TCP shutdown, no
+        close frame), as a network failure or a relay restart does; the client must come back
+        with the cursor of the last event it read."""
+
+    def __init__(self, events: list[dict[str, Any]], rate: float, drop_after: Sequence[int] = ()) -> None:
+        self.events = [json.dumps(e) for e in events]
+        self.times = [int(e["time_us"]) for e in events]
+        self.rate = rate
+        self.drops = deque(sorted(drop_after))
+        self.sent = 0  # events sent over all connections (replays after a cursor included)
+        self.dropped = 0
+        self.drop_times: list[float] = []  # time.monotonic() of each drop
+        self.finished_at: float | None = None  # time.monotonic() the last post was first sent
+        self.paths: list[str] = []
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._server = serve(self._handle, "127.0.0.1", 0, compression=None)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self._server.socket.getsockname()[1]}/subscribe"
+
+    def cursors(self) -> list[int | None]:
+        """The `cursor=` of each connection, in order (None: it started without one)."""
+        out: list[int | None] = []
+        for path in self.paths:
+            values = parse_qs(urlsplit(path).query).get("cursor")
+            out.append(int(values[0]) if values else None)
+        return out
+
+    def _start(self, path: str) -> int:
+        values = parse_qs(urlsplit(path).query).get("cursor")
+        if not values:
+            return 0
+        return bisect.bisect_left(self.times, int(values[0]))
+
+    def _handle(self, conn: ServerConnection) -> None:
+        assert conn.request is not None
+        self.paths.append(conn.request.path)
+        position = self._start(conn.request.path)
+        began = time.monotonic()
+        start = position
+        try:
+            while position < len(self.events) and not self.stopped.is_set():
+                due = start + int((time.monotonic() - began) * self.rate) + 1
+                while position < min(due, len(self.events)):
+                    with self._lock:
+                        if self.drops and self.sent >= self.drops[0]:
+                            self.drops.popleft()
+                            self.dropped += 1
+                            self.drop_times.append(time.monotonic())
+                            conn.socket.shutdown(socket.SHUT_RDWR)
+                            return
+                        self.sent += 1
+                    conn.send(self.events[position])
+                    position += 1
+                    if position == len(self.events) and self.finished_at is None:
+                        self.finished_at = time.monotonic()
+                time.sleep(0.005)
+            # The real stream is never quiet (a quiet one is taken for stalled): after the last
+            # post, an account event a second, each later than the last post.
+            beat = self.times[-1] if self.times else 0
+            while not self.stopped.wait(1.0):
+                beat += 1
+                conn.send(json.dumps(account(beat)))
+        except ConnectionClosed:
+            return  # the client went away (it stopped or was killed)
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def close(self) -> None:
+        self.stopped.set()
         self._server.shutdown()

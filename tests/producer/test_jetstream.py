@@ -13,6 +13,7 @@ from tests.producer.fake_jetstream import (
     DID,
     Connection,
     FakeJetstream,
+    JetstreamFeed,
     account,
     identity,
     post_create,
@@ -193,3 +194,47 @@ def test_cursor_file_round_trip_and_garbage(tmp_path: Path) -> None:
     assert not (tmp_path / "cursor.tmp").exists()
     path.write_text("garbage")
     assert read_cursor(path) is None
+
+
+def test_a_dropped_connection_resumes_from_the_cursor_without_a_gap(tmp_path: Path) -> None:
+    """A long paced stream dropped twice mid-stream (no close frame): each reconnect asks
+    for the `time_us` of the last event read, and every post arrives, the one at each
+    cursor at most twice (Jetstream replays from the cursor inclusive; the key dedupes)."""
+    events = [post_create(1_000_000 + i, f"feed{i:04d}", f"post {i}", ["en"]) for i in range(600)]
+    feed = JetstreamFeed(events, rate=2000, drop_after=[200, 400])
+    try:
+        sleeps: list[float] = []
+        metrics = Metrics("bluesky", registry=CollectorRegistry())
+        source = JetstreamSource(
+            feed.url, tmp_path / "cursor", max_post_bytes=65536, metrics=metrics, sleep=sleeps.append
+        )
+        items: list[Post | Rejected] = []
+        stop = threading.Event()
+
+        def run() -> None:
+            for item in source.records(stop):
+                items.append(item)
+                if len({i.id for i in items if isinstance(i, Post)}) == len(events):
+                    stop.set()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(30)
+        stop.set()
+    finally:
+        feed.close()
+    posts = [i for i in items if isinstance(i, Post)]
+    assert {p.id for p in posts} == {f"at://{DID}/app.bsky.feed.post/feed{i:04d}" for i in range(600)}
+    assert len(posts) <= len(events) + 2
+    assert feed.dropped == 2
+    cursors = feed.cursors()
+    assert cursors[0] is None
+    assert len(cursors) == 3
+    assert all(c is not None for c in cursors[1:])
+    assert [p.position for p in posts] == sorted(p.position for p in posts)
+    assert (
+        metrics.registry.get_sample_value(
+            "producer_stream_reconnects_total", {"source": "bluesky", "reason": "network"}
+        )
+        == 2
+    )

@@ -20,6 +20,7 @@ from sentiment_job.sink import (
     SinkUnavailable,
     backoff_seconds,
     bulk_with_retries,
+    classify_outcome,
     classify_status,
     deadletter_action,
     document_action,
@@ -50,6 +51,22 @@ from tweet_sentiment_common import contract
 )
 def test_classify_status(status: int | None, kind: str) -> None:
     assert classify_status(status) == kind
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "kind"),
+    [
+        (201, None, "ok"),
+        (429, "es_rejected_execution_exception", "retry"),
+        (400, "document_parsing_exception", "reject"),
+        # A write block is never the document's fault, whatever the status: the flood-stage
+        # watermark's read-only-allow-delete block (429) or an operator's write block (403).
+        (429, "cluster_block_exception", "blocked"),
+        (403, "cluster_block_exception", "blocked"),
+    ],
+)
+def test_classify_outcome_waits_for_blocks(status: int, error_type: str | None, kind: str) -> None:
+    assert classify_outcome(status, error_type) == kind
 
 
 def test_backoff_doubles_and_is_capped() -> None:
@@ -230,6 +247,115 @@ def test_unreachable_elasticsearch_is_retried_then_raises() -> None:
     with pytest.raises(SinkUnavailable, match="after 3 retries"):
         bulk_with_retries(client, [{"_index": "x", "_id": "1", "_source": {}}], 3, delays.append)
     assert delays == [0.5, 1.0, 2.0]
+
+
+def test_a_cluster_wide_block_is_waited_out_and_spends_no_retry_budget(monkeypatch: Any) -> None:
+    """A cluster-wide block refuses the whole bulk request (HTTP 403): waited out like an
+    index block, with no retry budget at all, then the documents go through."""
+    from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
+    from elasticsearch import AuthorizationException, helpers
+
+    body = {"error": {"type": "cluster_block_exception", "reason": "blocked by: [FORBIDDEN/13/...]"}}
+    meta = ApiResponseMeta(403, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
+    calls: list[int] = []
+
+    def fake_bulk(client: Any, actions: list[dict[str, Any]], **_: Any) -> Any:
+        calls.append(len(actions))
+        if len(calls) <= 3:
+            raise AuthorizationException("cluster_block_exception", meta, body)
+        return iter([(True, {"index": {"_id": a["_id"], "status": 201}}) for a in actions])
+
+    monkeypatch.setattr(helpers, "streaming_bulk", fake_bulk)
+    delays: list[float] = []
+    blocked: list[float] = []
+    actions = [{"_index": "x", "_id": str(i), "_source": {}} for i in range(3)]
+    outcomes = bulk_with_retries(object(), actions, 0, delays.append, blocked.append)
+    assert [o.ok for o in outcomes] == [True, True, True]
+    assert delays == blocked == [0.5, 1.0, 2.0]
+    assert calls == [3, 3, 3, 3]
+
+
+def test_a_transient_error_still_spends_the_budget_during_a_block(monkeypatch: Any) -> None:
+    from elasticsearch import helpers
+
+    statuses = iter([(429, "cluster_block_exception"), (503, "unavailable_shards_exception")] * 10)
+
+    def fake_bulk(client: Any, actions: list[dict[str, Any]], **_: Any) -> Any:
+        status, kind = next(statuses)
+        return iter(
+            [
+                (False, {"index": {"_id": a["_id"], "status": status, "error": {"type": kind}}})
+                for a in actions
+            ]
+        )
+
+    monkeypatch.setattr(helpers, "streaming_bulk", fake_bulk)
+    delays: list[float] = []
+    with pytest.raises(SinkUnavailable, match="after 2 retries: HTTP 503"):
+        bulk_with_retries(object(), [{"_index": "x", "_id": "1", "_source": {}}], 2, delays.append)
+    # block, 503 (budget 1), block, 503 (budget 2), block, 503: out of budget.
+    assert delays == [0.5, 0.5, 0.5, 1.0, 0.5]
+
+
+@pytest.mark.es
+@pytest.mark.parametrize(
+    ("block", "status"),
+    [("index.blocks.read_only_allow_delete", 429), ("index.blocks.write", 403)],
+)
+def test_a_write_block_is_waited_out_and_nothing_is_dead_lettered(
+    es_client: Any, es_url: str, indices: Any, block: str, status: int
+) -> None:
+    """The flood-stage disk watermark sets `read_only_allow_delete` on every index of the
+    node (the dead-letter index too); an operator may set a write block. Either way the
+    writer keeps the rows, waits, and writes them once the block lifts, with no retry budget
+    (ES_MAX_RETRIES=0) spent on it."""
+    index = indices()
+    settings = Settings(
+        checkpoint_location="unused",
+        es_url=es_url,
+        es_index=index,
+        es_deadletter_index=f"{index}-dl",
+        es_max_retries=0,
+    )
+    install(es_client, settings)
+    both = f"{index},{index}-dl"
+    es_client.indices.put_settings(index=both, settings={block: True})
+    # What Elasticsearch answers per item under the block (9.4: 429 for the watermark's block,
+    # 403 for an operator's): not a status the job could tell from a bad document by itself.
+    answer = es_client.bulk(operations=[{"index": {"_index": index, "_id": "probe"}}, {"text": "x"}])
+    (item,) = answer["items"]
+    assert (item["index"]["status"], item["index"]["error"]["type"]) == (status, "cluster_block_exception")
+    seen: list[tuple[float, int, int]] = []
+
+    def sleep(seconds: float) -> None:
+        # While blocked, nothing is written anywhere (reads still work under the block).
+        es_client.indices.refresh(index=both)
+        seen.append(
+            (seconds, es_client.count(index=index)["count"], es_client.count(index=f"{index}-dl")["count"])
+        )
+        if len(seen) == 3:  # the posts' index first, the dead-letter index two waits later
+            es_client.indices.put_settings(index=index, settings={block: None})
+        if len(seen) == 5:
+            es_client.indices.put_settings(index=f"{index}-dl", settings={block: None})
+
+    writer = PartitionWriter(es_client, settings, sleep=sleep)
+    try:
+        writer.write_rows(
+            [
+                row(id="1", offset=1),
+                row(id="2", offset=2),
+                row(id="3", offset=3, reason="bad_json", error="not JSON"),
+            ]
+        )
+    finally:
+        es_client.indices.put_settings(index=both, settings={block: None})
+    assert seen == [(0.5, 0, 0), (1.0, 0, 0), (2.0, 0, 0), (0.5, 2, 0), (1.0, 2, 0)]
+    assert set(all_docs(es_client, index)) == {"x:1", "x:2"}
+    assert set(all_docs(es_client, f"{index}-dl")) == {"posts:2:3"}
+    assert writer.stats.indexed == {"Positive": 2}
+    assert writer.stats.rejected == {}
+    assert writer.stats.deadlettered == {"bad_json": 1}
+    assert writer.stats.blocked_seconds == 5.0
 
 
 @pytest.mark.es

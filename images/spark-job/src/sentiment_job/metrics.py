@@ -112,6 +112,12 @@ class JobMetrics:
             ["reason"],
             registry=r,
         )
+        self.es_blocked = Counter(
+            f"{PREFIX}_elasticsearch_blocked_seconds",
+            "Seconds the writers waited for an Elasticsearch write block to lift (flood-stage disk "
+            "watermark, index write block), summed over tasks; counted when the batch completes.",
+            registry=r,
+        )
         self.latency = SummedHistogram(
             f"{PREFIX}_end_to_end_latency_seconds",
             "Seconds from the producer reading a post (ingested_at) to Elasticsearch acknowledging it.",
@@ -150,6 +156,8 @@ class JobMetrics:
             self.rejected.labels(reason=reason).inc(n)
         for reason, n in stats.deadlettered.items():
             self.deadlettered.labels(reason=reason).inc(n)
+        if stats.blocked_seconds:
+            self.es_blocked.inc(stats.blocked_seconds)
         if stats.latency_count:
             self.latency.add(stats.latency_buckets, stats.latency_sum)
 

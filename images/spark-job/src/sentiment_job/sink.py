@@ -8,6 +8,11 @@ stats record per partition goes back to the driver. The rules:
 * 429, 5xx and connection errors are retried with exponential backoff, `ES_MAX_RETRIES`
   times; if Elasticsearch is still failing the partition raises `SinkUnavailable`, the
   micro-batch fails and Spark replays it from the checkpoint after a restart (no loss);
+* a write block (`cluster_block_exception`: the read-only-allow-delete block the flood-stage
+  disk watermark puts on every index of a full node, answered 429, or a read-only/write block
+  an operator set, answered 403) is not the documents' fault and can last minutes: the writer
+  waits it out with the same capped backoff, for as long as it lasts and without using up
+  the retry budget, logging each wait; the batch resumes when the block lifts;
 * any other per-document failure (400 mapping errors and the like) cannot succeed on
   retry: the record goes to the dead-letter index with the reason, and the batch goes on;
 * a dead letter itself refused means the dead-letter index is broken: the batch fails.
@@ -16,6 +21,7 @@ stats record per partition goes back to the driver. The rules:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time
@@ -29,7 +35,12 @@ from tweet_sentiment_common import contract
 
 from .settings import Settings
 
+log = logging.getLogger(__name__)
+
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# The error type of a write refused by an index or cluster block (flood-stage watermark,
+# `index.blocks.write`, ...): whatever its status, waited out, never dead-lettered.
+BLOCK_ERROR_TYPE = "cluster_block_exception"
 # End-to-end latency buckets (seconds). Shared by the executors (which count) and the
 # driver's histogram (which exposes the sums), so they must be one list. 2.0 is the latency
 # SLO's threshold (the alert rules count le="2.0").
@@ -92,6 +103,13 @@ def classify_status(status: int | None) -> str:
     if status in RETRYABLE_STATUSES or status >= 500:
         return "retry"
     return "reject"
+
+
+def classify_outcome(status: int | None, error_type: str | None) -> str:
+    """`classify_status`, except that a write block is `blocked` (wait until it lifts)."""
+    if error_type == BLOCK_ERROR_TYPE:
+        return "blocked"
+    return classify_status(status)
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -178,21 +196,25 @@ def bulk_with_retries(
     actions: Sequence[dict[str, Any]],
     max_retries: int,
     sleep: Callable[[float], None] = time.sleep,
+    on_blocked: Callable[[float], None] | None = None,
 ) -> list[Outcome]:
     """Send `actions`; retry the transient failures; return one final Outcome per action.
 
     Only `ok` or rejected (non-retryable) outcomes come back; anything still transient after
-    `max_retries` retries raises `SinkUnavailable`.
+    `max_retries` retries raises `SinkUnavailable`. A round in which every failure was a
+    write block does not count against `max_retries`: it is waited out (capped backoff) for
+    as long as the block lasts, and `on_blocked` is told each wait's seconds.
     """
     from elasticsearch import ApiError, TransportError, helpers
 
     results: list[Outcome | None] = [None] * len(actions)
     pending = list(range(len(actions)))
     last_problem = ""
-    for attempt in range(max_retries + 1):
-        if attempt:
-            sleep(backoff_seconds(attempt - 1))
+    failures = 0  # rounds with a transient failure: the retry budget
+    blocked = 0  # consecutive rounds refused by a write block only
+    while True:
         batch = [actions[i] for i in pending]
+        kind = "retry"
         try:
             items = list(
                 helpers.streaming_bulk(
@@ -205,29 +227,54 @@ def bulk_with_retries(
                 )
             )
         except ApiError as exc:
-            if classify_status(exc.status_code) != "retry":
+            # A cluster-wide block refuses the whole request (403 cluster_block_exception).
+            kind = classify_outcome(exc.status_code, str(exc.message))
+            if kind not in ("retry", "blocked"):
                 # 401/403/413...: a setup problem, not data; fail loudly rather than dead-letter.
                 raise
-            last_problem = f"bulk request failed with HTTP {exc.status_code}"
-            continue
+            last_problem = f"bulk request failed with HTTP {exc.status_code} {exc.message}"
         except TransportError as exc:
             last_problem = f"{type(exc).__name__}: {exc}"
-            continue
-        still: list[int] = []
-        for i, (_, item) in zip(pending, items, strict=True):
-            outcome = _item_outcome(item)
-            if not outcome.ok and classify_status(outcome.status) == "retry":
-                still.append(i)
-                last_problem = f"HTTP {outcome.status} {outcome.error}"
-            else:
-                results[i] = outcome
-        pending = still
-        if not pending:
-            return [r for r in results if r is not None]
-    raise SinkUnavailable(
-        f"Elasticsearch still failing for {len(pending)} of {len(actions)} actions after "
-        f"{max_retries} retries: {last_problem}"
-    )
+        else:
+            still: list[int] = []
+            kinds: set[str] = set()
+            for i, (_, item) in zip(pending, items, strict=True):
+                outcome = _item_outcome(item)
+                item_kind = classify_outcome(outcome.status, outcome.error_type)
+                if not outcome.ok and item_kind in ("retry", "blocked"):
+                    still.append(i)
+                    kinds.add(item_kind)
+                    last_problem = f"HTTP {outcome.status} {outcome.error}"
+                else:
+                    results[i] = outcome
+            pending = still
+            if not pending:
+                return [r for r in results if r is not None]
+            kind = "retry" if "retry" in kinds else "blocked"
+        if kind == "blocked":
+            delay = backoff_seconds(blocked)
+            blocked += 1
+            log.warning(
+                "Elasticsearch write blocked for %d of %d actions (%s); waiting %.1fs for the block "
+                "to lift (wait %d; documents kept, nothing dead-lettered)",
+                len(pending),
+                len(actions),
+                last_problem[:300],
+                delay,
+                blocked,
+            )
+            if on_blocked is not None:
+                on_blocked(delay)
+        else:
+            if failures >= max_retries:
+                raise SinkUnavailable(
+                    f"Elasticsearch still failing for {len(pending)} of {len(actions)} actions after "
+                    f"{max_retries} retries: {last_problem}"
+                )
+            delay = backoff_seconds(failures)
+            failures += 1
+            blocked = 0
+        sleep(delay)
 
 
 @dataclass
@@ -241,6 +288,8 @@ class PartitionStats:
     latency_sum: float = 0.0
     # Seconds the partition's task spent in each of TASK_PHASES (summed over the batch's tasks).
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # Seconds spent waiting for an Elasticsearch write block to lift (flood-stage watermark).
+    blocked_seconds: float = 0.0
     # Indexed documents by `language_label`: scored (a sentiment) and `Unsupported`.
     scored_by_lang: Counter[str] = field(default_factory=Counter)
     unsupported_by_lang: Counter[str] = field(default_factory=Counter)
@@ -275,6 +324,7 @@ class PartitionStats:
             self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
         self.scored_by_lang.update(other.scored_by_lang)
         self.unsupported_by_lang.update(other.unsupported_by_lang)
+        self.blocked_seconds += other.blocked_seconds
         return self
 
     def to_json(self) -> str:
@@ -288,6 +338,7 @@ class PartitionStats:
                 "phase_seconds": self.phase_seconds,
                 "scored_by_lang": self.scored_by_lang,
                 "unsupported_by_lang": self.unsupported_by_lang,
+                "blocked_seconds": self.blocked_seconds,
             }
         )
 
@@ -303,6 +354,7 @@ class PartitionStats:
             phase_seconds={k: float(v) for k, v in data.get("phase_seconds", {}).items()},
             scored_by_lang=Counter(data.get("scored_by_lang", {})),
             unsupported_by_lang=Counter(data.get("unsupported_by_lang", {})),
+            blocked_seconds=float(data.get("blocked_seconds", 0.0)),
         )
 
 
@@ -321,6 +373,9 @@ class PartitionWriter:
         self.clock = clock
         self.sleep = sleep
         self.stats = PartitionStats()
+
+    def _blocked(self, seconds: float) -> None:
+        self.stats.blocked_seconds += seconds
 
     def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         chunk: list[Mapping[str, Any]] = []
@@ -342,7 +397,9 @@ class PartitionWriter:
             else:
                 actions.append((row, document_action(s.es_index, row, now)))
         if actions:
-            outcomes = bulk_with_retries(self.client, [a for _, a in actions], s.es_max_retries, self.sleep)
+            outcomes = bulk_with_retries(
+                self.client, [a for _, a in actions], s.es_max_retries, self.sleep, self._blocked
+            )
             acked = self.clock()
             for (row, _), outcome in zip(actions, outcomes, strict=True):
                 if outcome.ok:
@@ -362,7 +419,7 @@ class PartitionWriter:
         actions = [
             deadletter_action(s.es_deadletter_index, row, reason, error, now) for row, reason, error in dead
         ]
-        outcomes = bulk_with_retries(self.client, actions, s.es_max_retries, self.sleep)
+        outcomes = bulk_with_retries(self.client, actions, s.es_max_retries, self.sleep, self._blocked)
         refused = []
         for (row, reason, _), outcome in zip(dead, outcomes, strict=True):
             if outcome.ok:
