@@ -101,7 +101,7 @@ def test_deadletter_action_id_is_kafka_coordinates() -> None:
     action = deadletter_action("dl", row(reason="bad_json"), "bad_json", "not JSON", "T")
     assert action["_id"] == "posts:2:41"
     assert set(action["_source"]) == {
-        "raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at",
+        "raw", "key", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at",
     }  # fmt: skip
     # Without Kafka coordinates (enrich on a plain DataFrame) Elasticsearch picks the id.
     assert "_id" not in deadletter_action("dl", row(topic=None, partition=math.nan), "r", None, "T")

@@ -31,6 +31,8 @@ MAX_TIME_US = 253402300799999999
 InvalidRecord = contract.ContractError
 # A valid post: built only through contract.new_post, which checks every rule of event v1.
 Post = contract.Post
+# A post that must leave the index: built only through contract.new_deletion.
+Deletion = contract.Deletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,10 +223,10 @@ def stream_error_types(doc: Any) -> list[str] | None:
 BLUESKY_POST = "app.bsky.feed.post"
 
 
-def post_from_jetstream(doc: Any) -> Post | Skipped | None:
-    """A post from a Jetstream event; Skipped for a post without text (image-only,
-    link-only); None for events that are not post creations (identity, account, updates,
-    deletes, other collections)."""
+def post_from_jetstream(doc: Any) -> Post | Deletion | Skipped | None:
+    """A post from a Jetstream event; a Deletion for a post's delete commit; Skipped for a
+    post without text (image-only, link-only); None for events that are neither (identity,
+    account, updates, other collections)."""
     if not isinstance(doc, dict):
         raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("kind") != "commit":
@@ -232,7 +234,11 @@ def post_from_jetstream(doc: Any) -> Post | Skipped | None:
     commit = doc.get("commit")
     if not isinstance(commit, dict):
         raise InvalidRecord("bad_shape", 'a commit event without a "commit" object')
-    if commit.get("operation") != "create" or commit.get("collection") != BLUESKY_POST:
+    if commit.get("collection") != BLUESKY_POST:
+        return None
+    if commit.get("operation") == "delete":
+        return deletion_from_jetstream(doc, commit)
+    if commit.get("operation") != "create":
         return None
     did = _required_str(doc, "did")
     rkey = _required_str(commit, "rkey", "commit.")
@@ -259,6 +265,24 @@ def post_from_jetstream(doc: Any) -> Post | Skipped | None:
         created_at=created_at,
         author_id=did,
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
+        position=time_us,
+    )
+
+
+def deletion_from_jetstream(doc: dict[str, Any], commit: dict[str, Any]) -> Deletion:
+    """A delete commit of a post: the deletion event of `at://<did>/app.bsky.feed.post/<rkey>`
+    (the same id, so the same key, as its creation). `deleted_at` is the relay's time_us."""
+    did = _required_str(doc, "did")
+    rkey = _required_str(commit, "rkey", "commit.")
+    time_us = valid_time_us(doc.get("time_us"))
+    if time_us is None:
+        raise InvalidRecord("bad_value", "time_us must be a positive integer of microseconds up to year 9999")
+    return contract.new_deletion(
+        source="bluesky",
+        id=f"at://{did}/{BLUESKY_POST}/{rkey}",
+        reason="delete",
+        deleted_at=contract.time_from_micros(time_us) or "",
+        author_id=did,
         position=time_us,
     )
 
@@ -302,6 +326,7 @@ def _dumps(obj: dict[str, Any]) -> bytes:
 
 build_event = contract.event_dict
 event_value = contract.event_bytes
+deletion_value = contract.deletion_bytes
 
 
 def deadletter_record(rejected: Rejected, failed_at: str) -> dict[str, Any]:

@@ -10,7 +10,11 @@ stats record per partition goes back to the driver. The rules:
   micro-batch fails and Spark replays it from the checkpoint after a restart (no loss);
 * any other per-document failure (400 mapping errors and the like) cannot succeed on
   retry: the record goes to the dead-letter index with the reason, and the batch goes on;
-* a dead letter itself refused means the dead-letter index is broken: the batch fails.
+* a dead letter itself refused means the dead-letter index is broken: the batch fails;
+* a deletion event is not written by the partition: its `_id` goes back to the driver with
+  the stats, and `apply_deletions` removes the documents and dead letters once every
+  partition of the micro-batch has indexed (so a post created and deleted in one batch, even
+  in two tasks reading slices of one Kafka partition, ends deleted).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from typing import Any
 from tweet_sentiment_common import contract
 
 from .settings import Settings
+from .transform import DELETE_OP
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # End-to-end latency buckets (seconds). Shared by the executors (which count) and the
@@ -199,6 +204,15 @@ def bulk_with_retries(
 
 
 @dataclass
+class DeletionStats:
+    """What `apply_deletions` did for one micro-batch."""
+
+    applied: int = 0  # documents removed
+    unknown: int = 0  # deletions naming a post the index does not hold (never seen, or already gone)
+    deadletters_removed: int = 0  # dead-letter records of deleted posts removed
+
+
+@dataclass
 class PartitionStats:
     """What one partition did; summed on the driver into the Prometheus metrics."""
 
@@ -209,6 +223,12 @@ class PartitionStats:
     latency_sum: float = 0.0
     # Seconds the partition's task spent in each of TASK_PHASES (summed over the batch's tasks).
     phase_seconds: dict[str, float] = field(default_factory=dict)
+    # `_id`s of the posts the batch's deletion events name, in offset order (applied on the driver).
+    deletions: list[str] = field(default_factory=list)
+    # Deletion events that name no post (no usable source/id): counted, never dead-lettered.
+    deletions_invalid: int = 0
+    # Set on the driver by `apply_deletions` (not sent by the partitions).
+    deleted: DeletionStats = field(default_factory=DeletionStats)
 
     def observe_latency(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -234,6 +254,8 @@ class PartitionStats:
         self.latency_sum += other.latency_sum
         for phase, seconds in other.phase_seconds.items():
             self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
+        self.deletions.extend(other.deletions)
+        self.deletions_invalid += other.deletions_invalid
         return self
 
     def to_json(self) -> str:
@@ -245,6 +267,8 @@ class PartitionStats:
                 "latency_buckets": self.latency_buckets,
                 "latency_sum": self.latency_sum,
                 "phase_seconds": self.phase_seconds,
+                "deletions": self.deletions,
+                "deletions_invalid": self.deletions_invalid,
             }
         )
 
@@ -258,6 +282,8 @@ class PartitionStats:
             latency_buckets=list(data["latency_buckets"]),
             latency_sum=float(data["latency_sum"]),
             phase_seconds={k: float(v) for k, v in data.get("phase_seconds", {}).items()},
+            deletions=[str(k) for k in data.get("deletions", [])],
+            deletions_invalid=int(data.get("deletions_invalid", 0)),
         )
 
 
@@ -292,7 +318,9 @@ class PartitionWriter:
         now = utc_iso(self.clock())
         actions, dead = [], []
         for row in rows:
-            if row.get("reason"):
+            if row.get("op") == DELETE_OP:
+                self._deletion(row)
+            elif row.get("reason"):
                 dead.append((row, str(row["reason"]), row.get("error")))
             else:
                 actions.append((row, document_action(s.es_index, row, now)))
@@ -310,6 +338,13 @@ class PartitionWriter:
                     dead.append((row, "es_rejected", f"HTTP {outcome.status} {outcome.error}"))
         if dead:
             self._write_deadletters(dead, now)
+
+    def _deletion(self, row: Mapping[str, Any]) -> None:
+        source, post_id = _clean(row.get("source")), _clean(row.get("id"))
+        if isinstance(source, str) and isinstance(post_id, str):
+            self.stats.deletions.append(document_id(source, post_id))
+        else:
+            self.stats.deletions_invalid += 1
 
     def _write_deadletters(self, dead: Sequence[tuple[Mapping[str, Any], str, str | None]], now: str) -> None:
         s = self.settings
@@ -359,3 +394,86 @@ def rows_of(frames: Iterator[Any]) -> Iterator[dict[str, Any]]:
     """pandas frames → row dicts (NaN/NaT kept; `_clean` handles them when building docs)."""
     for pdf in frames:
         yield from pdf.to_dict("records")
+
+
+# --- deletions ------------------------------------------------------------------------
+
+# Keys per delete-by-query request on the dead-letter index (a `terms` query's size stays
+# far below Elasticsearch's 65,536-term limit).
+DEADLETTER_DELETE_CHUNK = 1000
+
+
+class DeletionFailed(RuntimeError):
+    """Elasticsearch refused a delete for a reason other than "not found": fail the batch
+    (it is replayed from the checkpoint, and a delete applied twice is harmless)."""
+
+
+def delete_action(index: str, doc_id: str) -> dict[str, Any]:
+    return {"_op_type": "delete", "_index": index, "_id": doc_id}
+
+
+def apply_deletions(
+    client: Any,
+    settings: Settings,
+    doc_ids: Sequence[str],
+    sleep: Callable[[float], None] = time.sleep,
+) -> DeletionStats:
+    """Remove the documents `doc_ids` and every dead letter whose Kafka key is one of them.
+
+    Idempotent (a replayed batch deletes again: `unknown`), so exactly-once in effect. Run on
+    the driver after every partition of the batch has indexed its posts. A 404 is a deletion
+    for an unknown post, never a dead letter; transient failures are retried, then the batch
+    fails (`SinkUnavailable`)."""
+    stats = DeletionStats()
+    unique = list(dict.fromkeys(doc_ids))
+    if not unique:
+        return stats
+    s = settings
+    actions = [delete_action(s.es_index, doc_id) for doc_id in unique]
+    for doc_id, outcome in zip(
+        unique, bulk_with_retries(client, actions, s.es_max_retries, sleep), strict=True
+    ):
+        if outcome.ok:
+            stats.applied += 1
+        elif outcome.status == 404:
+            stats.unknown += 1
+        else:
+            raise DeletionFailed(f"deleting {doc_id} failed: HTTP {outcome.status} {outcome.error}")
+    stats.deadletters_removed = _delete_deadletters(client, s, unique, sleep)
+    return stats
+
+
+def _delete_deadletters(
+    client: Any, settings: Settings, doc_ids: Sequence[str], sleep: Callable[[float], None]
+) -> int:
+    """delete-by-query on the dead-letter index's `key` field (the Kafka key, which is the
+    post's `<source>:<id>`), after a refresh so this batch's own dead letters are seen."""
+    from elasticsearch import ApiError, TransportError
+
+    index = settings.es_deadletter_index
+    removed = 0
+    for start in range(0, len(doc_ids), DEADLETTER_DELETE_CHUNK):
+        keys = list(doc_ids[start : start + DEADLETTER_DELETE_CHUNK])
+        for attempt in range(settings.es_max_retries + 1):
+            if attempt:
+                sleep(backoff_seconds(attempt - 1))
+            try:
+                client.indices.refresh(index=index)
+                answer = client.delete_by_query(
+                    index=index, query={"terms": {"key": keys}}, conflicts="proceed", refresh=True
+                )
+            except ApiError as exc:
+                if exc.status_code == 404:  # no dead-letter index (yet): nothing to remove
+                    break
+                if classify_status(exc.status_code) != "retry":
+                    raise
+                problem = f"HTTP {exc.status_code}"
+                continue
+            except TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+            removed += int(answer.get("deleted", 0))
+            break
+        else:
+            raise SinkUnavailable(f"removing dead letters of deleted posts kept failing: {problem}")
+    return removed
