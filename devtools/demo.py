@@ -588,8 +588,33 @@ def watch(
 # ----------------------------------------------------------------------------- chart and text
 
 
+def draw_languages(ax: Any, summary: Any, top: int = 12) -> None:
+    """One horizontal bar per language (most posted at the top), split by the job's label."""
+    rows = summary.language_rows(top)
+    names = [lang for lang, _ in rows]
+    ys = list(range(len(rows)))[::-1]
+    labels = [label for label in summary.labels if any(counts.get(label) for _, counts in rows)]
+    lefts = [0] * len(rows)
+    for label in labels:
+        counts = [c.get(label, 0) for _, c in rows]
+        ax.barh(ys, counts, left=lefts, color=LABEL_COLORS.get(label, "#7f7f7f"), label=label, height=0.75)
+        lefts = [a + b for a, b in zip(lefts, counts, strict=True)]
+    for y, total in zip(ys, lefts, strict=True):
+        share = total / summary.total if summary.total else 0.0
+        ax.text(total, y, f" {total:,} ({share:.0%})", va="center", fontsize=8)
+    ax.set_yticks(ys, names)
+    ax.set_xlim(0, max(lefts or [1]) * 1.18 + 1)
+    ax.set_title(
+        "Posts by language (the language scored as), split by label: Unsupported = no model", fontsize=11
+    )
+    ax.set_xlabel("posts")
+    ax.legend(loc="lower right", fontsize=9, frameon=False)
+    ax.grid(axis="x", alpha=0.3)
+
+
 def write_chart(timeline: Any, summary: Any, path: Path) -> Path:
-    """Posts per label over created_at (stacked) and the polarity histogram, as a PNG."""
+    """Posts per label over created_at (stacked), the polarity histogram and posts by
+    language split by label, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -597,7 +622,17 @@ def write_chart(timeline: Any, summary: Any, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
+    by_lang = summary.language_rows()
+    if by_lang:
+        fig, (top, bottom, langs) = plt.subplots(
+            3,
+            1,
+            figsize=(11, 8 + 0.25 * len(by_lang) + 1),
+            gridspec_kw={"height_ratios": [3, 2, 0.25 * len(by_lang) + 1]},
+        )
+    else:
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 8), gridspec_kw={"height_ratios": [3, 2]})
+        langs = None
     fig.suptitle(
         f"tweet-sentiment demo: {summary.total:,} posts in {summary.index}", fontsize=14, weight="bold"
     )
@@ -657,6 +692,10 @@ def write_chart(timeline: Any, summary: Any, path: Path) -> Path:
     bottom.set_xlabel("polarity (-1 negative … +1 positive)")
     bottom.set_ylabel("posts")
     bottom.grid(axis="y", alpha=0.3)
+    if langs is not None:
+        draw_languages(langs, summary)
+        for side in ("top", "right"):
+            langs.spines[side].set_visible(False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -684,6 +723,10 @@ def next_steps(s: Settings, es_url: str, chart: Path, state: State) -> str:
         '{"size":0,"aggs":{"labels":{"terms":{"field":"sentiment"}},"polarity":{"avg":{"field":"polarity"}}}}'
     )
     neg = '{"size":3,"sort":[{"polarity":"asc"}],"_source":["text","polarity","sentiment"]}'
+    by_lang = (
+        '{"size":0,"aggs":{"langs":{"terms":{"field":"lang","size":30},'
+        '"aggs":{"labels":{"terms":{"field":"sentiment"}}}}}}'
+    )
     stats_cmd = ".venv/bin/tweet-sentiment stats" + (
         "" if s.index == "tweets-sentiment" else f" --index {s.index}"
     )
@@ -704,6 +747,8 @@ def next_steps(s: Settings, es_url: str, chart: Path, state: State) -> str:
             f"  logs               {s.home}/{{job,producer,setup-es}}.log",
             "  count by label and mean polarity:",
             f"    curl -s '{es_url}/{s.index}/_search?pretty' -H 'Content-Type: application/json' -d '{agg}'",
+            "  posts by language and label:",
+            f"    curl -s '{es_url}/{s.index}/_search?pretty' -H 'Content-Type: application/json' -d '{by_lang}'",
             "  the three most negative posts:",
             f"    curl -s '{es_url}/{s.index}/_search?pretty' -H 'Content-Type: application/json' -d '{neg}'",
             f"  this summary again: {stats_cmd}",

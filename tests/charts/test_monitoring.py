@@ -826,6 +826,17 @@ def test_dashboard_shows_every_metric_we_emit(dashboard: dict[str, Any], rules_d
     assert "kafka_consumergroup_lag" in shown
 
 
+def test_dashboard_has_a_language_view(dashboard: dict[str, Any]) -> None:
+    """Posts by language, and scored against Unsupported (overall and per language)."""
+    exprs = [" ".join(expr.split()) for _, expr in grafana_exprs(dashboard)]
+    by_language = [e for e in exprs if "sentiment_job_posts_by_language_total" in e]
+    assert any("by (lang)" in e and "outcome=" not in e for e in by_language), by_language
+    assert any("by (outcome)" in e for e in by_language), by_language
+    assert any("by (lang)" in e and 'outcome="unsupported"' in e for e in by_language), by_language
+    titles = {p.get("title") for p in grafana_panels(dashboard) if p.get("type") == "row"}
+    assert "Languages" in titles
+
+
 def test_dashboard_queries_parse(promtool: Path, dashboard: dict[str, Any], tmp_path: Path) -> None:
     rule_file = tmp_path / "dashboard-queries.yaml"
     rule_file.write_text(yaml.safe_dump(promtool_rule_file(grafana_exprs(dashboard))))
@@ -880,6 +891,12 @@ def test_saved_objects_content(saved_objects: list[dict[str, Any]]) -> None:
     assert over_time["attributes"]["state"]["visualization"]["preferredSeriesType"] == "bar_stacked"
     assert any(kind == "lnsPie" and ("terms", "sentiment") in ops for kind, ops, _ in charts)
     assert any(("range", "polarity") in ops for _, ops, _ in charts)
+    # By language: the language scored as where documents record it, else the source's tag.
+    (by_language,) = [
+        lens for _, ops, lens in charts if ops & {("terms", "sentiment_lang"), ("terms", "lang")}
+    ]
+    assert ("terms", "sentiment") in operations(by_language)
+    assert by_language["attributes"]["state"]["visualization"]["preferredSeriesType"].endswith("_stacked")
 
 
 # ---- tests: the checks catch broken input -------------------------------------------------------

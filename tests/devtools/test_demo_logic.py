@@ -122,3 +122,78 @@ def test_parse_metrics_reads_samples_with_a_timestamp() -> None:
     assert demo.metric_sum(values, "producer_posts_published_total") == 345
     assert demo.metric_value(values, "sentiment_job_offsets_behind_latest", topic="posts") == 7
     assert values[0].timestamp == 1712345678.0
+
+
+def _summary_by_language() -> object:
+    from sentiment_job import stats
+
+    langs = {
+        "en": {"Positive": 5, "Neutral": 3, "Negative": 2},
+        "ja": {"Unsupported": 6},
+        "pt-BR": {"Unsupported": 4},
+        "und": {"Neutral": 1},
+    }
+    buckets = [
+        {
+            "key": lang,
+            "doc_count": sum(labels.values()),
+            "labels": {"buckets": [{"key": k, "doc_count": v} for k, v in labels.items()]},
+        }
+        for lang, labels in langs.items()
+    ]
+    totals: dict[str, int] = {}
+    for labels in langs.values():
+        for k, v in labels.items():
+            totals[k] = totals.get(k, 0) + v
+    response = {
+        "hits": {"total": {"value": 21}},
+        "aggregations": {
+            "labels": {"buckets": [{"key": k, "doc_count": v} for k, v in totals.items()]},
+            "created_first": {"value": 1_790_000_000_000},
+            "created_last": {"value": 1_790_003_600_000},
+            "tagged_lang": {"langs": {"buckets": buckets}},
+        },
+    }
+    return stats.parse_summary("tweets-sentiment", response)
+
+
+def test_chart_has_a_panel_by_language_split_by_label(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sentiment_job import stats
+
+    summary = _summary_by_language()
+    fig, ax = plt.subplots()
+    try:
+        demo.draw_languages(ax, summary)
+        # Most posted language at the top.
+        rows = {t.get_text(): y for t, y in zip(ax.get_yticklabels(), ax.get_yticks(), strict=True)}
+        assert sorted(rows, key=rows.__getitem__, reverse=True) == ["en", "ja", "pt", "und"]
+        widths = {}
+        for container, label in zip(ax.containers, ax.get_legend_handles_labels()[1], strict=True):
+            widths[label] = [bar.get_width() for bar in container]
+        # Bars are listed in row order (en, ja, pt, und).
+        assert widths == {
+            "Positive": [5, 0, 0, 0],
+            "Neutral": [3, 0, 0, 1],
+            "Negative": [2, 0, 0, 0],
+            "Unsupported": [0, 6, 4, 0],
+        }
+        assert "10 (48%)" in [t.get_text().strip() for t in ax.texts]
+    finally:
+        plt.close(fig)
+    from datetime import datetime, timezone
+
+    start = datetime(2026, 11, 20, 10, tzinfo=timezone.utc)
+    timeline = stats.Timeline(
+        interval_seconds=600,
+        starts=[start],
+        counts={"Positive": [5]},
+        polarity_bins=[0.5],
+        polarity_counts={"Positive": [5]},
+    )
+    path = demo.write_chart(timeline, summary, tmp_path / "chart.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

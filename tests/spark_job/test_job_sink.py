@@ -13,6 +13,7 @@ from sentiment_job.es_setup import install
 from sentiment_job.settings import Settings
 from sentiment_job.sink import (
     LATENCY_BUCKETS,
+    METRIC_LANGUAGES,
     DeadLetterRefused,
     PartitionStats,
     PartitionWriter,
@@ -22,7 +23,9 @@ from sentiment_job.sink import (
     classify_status,
     deadletter_action,
     document_action,
+    language_label,
     merge_stats,
+    scored_language,
 )
 from tweet_sentiment_common import contract
 
@@ -127,6 +130,92 @@ def test_stats_merge_and_roundtrip() -> None:
     assert len(total.latency_buckets) == len(LATENCY_BUCKETS) + 1
 
 
+@pytest.mark.parametrize(
+    ("tag", "label"),
+    [
+        ("en", "en"),
+        ("pt-BR", "pt"),
+        ("PT_br", "pt"),
+        ("ja", "ja"),
+        (" ko ", "ko"),
+        ("zh-Hant-TW", "zh"),
+        ("in", "id"),  # X's tag for Indonesian
+        ("und", "und"),
+        ("", "und"),
+        (None, "und"),
+        (["en"], "und"),
+        ("qme", "other"),  # X: media only
+        ("zxx", "other"),
+        ("eo", "other"),
+        ("x" * 500, "other"),  # a label value is never the raw tag
+    ],
+)
+def test_language_label_is_the_primary_subtag_from_a_fixed_list(tag: Any, label: str) -> None:
+    assert language_label(tag) == label
+
+
+def test_language_labels_are_bounded_and_cover_the_models_languages() -> None:
+    assert {"ar", "de", "en", "es", "fr", "hi", "it", "pt", "ja", "ko", "und"} <= set(METRIC_LANGUAGES)
+    assert len(set(METRIC_LANGUAGES)) == len(METRIC_LANGUAGES) <= 25
+    assert "other" not in METRIC_LANGUAGES
+
+
+def test_scored_language_prefers_the_language_the_job_scored_as() -> None:
+    assert scored_language(row(lang="pt-BR")) == "pt"
+    # `sentiment_lang` (the language identifier's guess for an untagged post) wins when present.
+    assert scored_language(row(lang="und", sentiment_lang="es")) == "es"
+    assert scored_language(row(lang="en", sentiment_lang="")) == "en"
+    assert scored_language(row(lang="en", sentiment_lang=math.nan)) == "en"
+    assert scored_language(row(lang="tlh")) == "other"
+
+
+def test_stats_count_languages_by_outcome_and_survive_the_roundtrip() -> None:
+    a, b = PartitionStats(), PartitionStats()
+    a.count_language(row(lang="en", sentiment="Positive"))
+    a.count_language(row(lang="ja", sentiment="Unsupported"))
+    b.count_language(row(lang="ja", sentiment="Unsupported"))
+    b.count_language(row(lang="pt-BR", sentiment="Negative"))
+    b.count_language(row(lang="qme", sentiment="Unsupported"))
+    total = merge_stats([a.to_json(), b.to_json()])
+    assert total.scored_by_lang == {"en": 1, "pt": 1}
+    assert total.unsupported_by_lang == {"ja": 2, "other": 1}
+    # Stats from an executor of the previous version (no language counts) still merge.
+    legacy = PartitionStats.from_json(PartitionStats().to_json().replace('"scored_by_lang"', '"x"'))
+    assert legacy.scored_by_lang == {}
+
+
+def test_job_metrics_expose_posts_by_language() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from sentiment_job.metrics import JobMetrics
+
+    metrics = JobMetrics(CollectorRegistry())
+    name = "sentiment_job_posts_by_language_total"
+    # Every series exists at zero from the start, and no other: the label set is bounded.
+    series = [s for s in metrics.registry.collect() for s in s.samples if s.name == name]
+    assert len(series) == 2 * (len(METRIC_LANGUAGES) + 1)
+    assert all(s.value == 0 for s in series)
+    stats = PartitionStats()
+    for lang, sentiment in [
+        ("en", "Neutral"),
+        ("en", "Positive"),
+        ("ja", "Unsupported"),
+        ("eo", "Unsupported"),
+    ]:
+        stats.count_language(row(lang=lang, sentiment=sentiment))
+    metrics.record_batch(stats)
+    metrics.record_batch(stats)
+
+    def value(lang: str, outcome: str) -> float | None:
+        return metrics.registry.get_sample_value(name, {"lang": lang, "outcome": outcome})
+
+    assert value("en", "scored") == 4
+    assert value("en", "unsupported") == 0
+    assert value("ja", "unsupported") == 2
+    assert value("other", "unsupported") == 2
+    assert value("eo", "unsupported") is None
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -177,6 +266,8 @@ def test_writer_indexes_deduplicates_and_deadletters_rejections(
         assert set(dead) == {"posts:2:4"}
         assert dead["posts:2:4"]["reason"] == "missing_field"
         assert writer.stats.indexed == {"Positive": 2, "Unsupported": 1}
+        assert writer.stats.scored_by_lang == {"en": 2}
+        assert writer.stats.unsupported_by_lang == {"en": 1}
         assert writer.stats.latency_count == 3
 
         # Per-document rejection (400 mapping error) → dead letter with the reason, no exception.

@@ -29,6 +29,7 @@ from sentiment_job.es_setup import install
 from sentiment_job.metrics import JobMetrics
 from sentiment_job.sentiment import DEFAULT_MODEL, score_frame
 from sentiment_job.settings import Settings, Trigger
+from sentiment_job.sink import METRIC_LANGUAGES
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
 
@@ -184,6 +185,18 @@ def test_metrics_from_an_in_process_run(
         assert value("sentiment_job_documents_indexed_total", sentiment=label) == sum(
             1 for v in labels.values() if v == label
         )
+    # By language: every indexed post once; French by its tag, whatever the models cover.
+    by_language = {
+        (lang, outcome): value("sentiment_job_posts_by_language_total", lang=lang, outcome=outcome)
+        for lang in (*METRIC_LANGUAGES, "other")
+        for outcome in ("scored", "unsupported")
+    }
+    assert sum(by_language.values()) == 21
+    unsupported = sum(n for (_, outcome), n in by_language.items() if outcome == "unsupported")
+    assert unsupported == sum(1 for v in labels.values() if v == "Unsupported")
+    assert by_language["fr", "scored"] + by_language["fr", "unsupported"] == sum(
+        1 for p in posts if p["lang"] == "fr"
+    )
     assert value("sentiment_job_documents_deadlettered_total", reason="bad_json") == 1
     assert value("sentiment_job_documents_deadlettered_total", reason="unsupported_schema_version") == 1
     assert value("sentiment_job_end_to_end_latency_seconds_count") == 21
@@ -201,6 +214,7 @@ def test_metrics_from_an_in_process_run(
         "sentiment_job_input_rows_total",
         "sentiment_job_offsets_behind_latest",
         "sentiment_job_documents_indexed_total",
+        "sentiment_job_posts_by_language_total",
         "sentiment_job_documents_rejected_total",
         "sentiment_job_documents_deadlettered_total",
         "sentiment_job_end_to_end_latency_seconds_bucket",

@@ -77,7 +77,7 @@ def documents() -> list[dict[str, object]]:
             "source": "replay",
             "text": f"post {i} is {label.lower()}",
             "clean_text": f"post {i} is {label.lower()}",
-            "lang": "en" if polarity is not None else "fr",
+            "lang": ("en-GB" if i == 1 else "en") if polarity is not None else "fr",
             "created_at": iso(BASE - timedelta(hours=3) + timedelta(minutes=15 * i)),
             "ingested_at": iso(ingested),
             "indexed_at": iso(ingested + timedelta(milliseconds=latency_ms)),
@@ -131,6 +131,11 @@ def check_summary(data: dict[str, object]) -> None:
     # First ingested_at is BASE; the last indexed_at is doc 11's: 11 s + 4 s later.
     assert data["elapsed_seconds"] == pytest.approx(15.0)
     assert data["throughput_per_second"] == pytest.approx(12 / 15.0)
+    # By language: `en-GB` counts as `en`; the French post has no model.
+    assert data["languages"] == {
+        "en": {"count": 11, "share": 11 / 12, "labels": {"Positive": 5, "Neutral": 2, "Negative": 4}},
+        "fr": {"count": 1, "share": 1 / 12, "labels": {"Unsupported": 1}},
+    }
 
 
 # --- against the real Elasticsearch ---------------------------------------------------
@@ -143,6 +148,36 @@ def test_fetch_summary_counts_shares_mean_and_latency(es_client, stats_index) ->
     assert summary.created_first == BASE - timedelta(hours=3)
     assert summary.created_last == BASE - timedelta(hours=3) + timedelta(minutes=15 * 11)
     assert summary.most_positive[0].text == "post 0 is positive"
+
+
+@pytest.mark.es
+def test_languages_prefer_the_language_the_job_scored_as(es_client) -> None:
+    """Where documents carry `sentiment_lang` (the language a post was scored as: a language
+    identifier's guess for `und`), the summary counts it; older documents count by `lang`."""
+    index = unique("tweets-sentiment-stats-lang")
+    mapping = {"properties": {**MAPPING["properties"], "sentiment_lang": {"type": "keyword"}}}
+    es_client.indices.create(index=index, mappings=mapping)
+    try:
+        docs = [
+            {"lang": "und", "sentiment_lang": "es", "sentiment": "Positive"},
+            {"lang": "es", "sentiment_lang": "es", "sentiment": "Negative"},
+            {"lang": "pt-BR", "sentiment_lang": "pt", "sentiment": "Neutral"},
+            {"lang": "und", "sentiment_lang": "und", "sentiment": "Unsupported"},
+            {"lang": "ja", "sentiment": "Unsupported"},  # indexed before the field existed
+            {"lang": "pt-PT", "sentiment": "Unsupported"},
+        ]
+        for i, doc in enumerate(docs):
+            es_client.index(index=index, id=str(i), document={"id": str(i), **doc})
+        es_client.indices.refresh(index=index)
+        summary = stats.fetch_summary(es_client, index)
+    finally:
+        es_client.options(ignore_status=404).indices.delete(index=index)
+    assert summary.languages == {
+        "es": {"Positive": 1, "Negative": 1},
+        "pt": {"Neutral": 1, "Unsupported": 1},
+        "ja": {"Unsupported": 1},
+        "und": {"Unsupported": 1},
+    }
 
 
 @pytest.mark.es
@@ -198,6 +233,18 @@ def test_cli_text_reads_env_and_lists_every_label(es_url, stats_index) -> None:
     assert "p50 750 ms   p95 3.06 s   p99 3.81 s" in out
     assert "+1.000  post 0 is positive  [p00]" in out
     assert "-1.000  post 10 is negative  [p10]" in out
+    by_language = out[out.index("By language") :].splitlines()
+    assert by_language[1].split() == [
+        "language",
+        "posts",
+        "share",
+        "Positive",
+        "Neutral",
+        "Negative",
+        "Unsupported",
+    ]
+    assert by_language[2].split() == ["en", "11", "91.7%", "45%", "18%", "36%", "-"]
+    assert by_language[3].split() == ["fr", "1", "8.3%", "-", "-", "-", "100%"]
 
 
 @pytest.mark.es
@@ -330,6 +377,71 @@ def test_format_summary_text() -> None:
     assert "    +0.900  so good indeed <3  [7]" in lines
     assert "Most negative" not in text
     assert "latency" not in text
+
+
+def language_response(langs: dict[str, dict[str, int]], other: int = 0) -> dict[str, object]:
+    buckets = [
+        {
+            "key": lang,
+            "doc_count": sum(labels.values()),
+            "labels": {"buckets": [{"key": k, "doc_count": v} for k, v in labels.items()]},
+        }
+        for lang, labels in langs.items()
+    ]
+    total = sum(sum(labels.values()) for labels in langs.values()) + other
+    return {
+        "hits": {"total": {"value": total}},
+        "aggregations": {
+            "labels": {"buckets": []},
+            "scored_lang": {"langs": {"buckets": [], "sum_other_doc_count": 0}},
+            "tagged_lang": {"langs": {"buckets": buckets, "sum_other_doc_count": other}},
+        },
+    }
+
+
+def test_parse_languages_merges_region_subtags_orders_by_posts_and_keeps_the_rest() -> None:
+    response = language_response(
+        {
+            "ja": {"Unsupported": 5},
+            "en": {"Positive": 3, "Negative": 1},
+            "pt-BR": {"Unsupported": 2, "Positive": 1},
+            "pt": {"Neutral": 1},
+            "KO": {"Unsupported": 1},
+            "": {"Unsupported": 1},
+        },
+        other=3,
+    )
+    summary = stats.parse_summary("idx", response)
+    assert list(summary.languages) == ["ja", "en", "pt", "other", "ko", "und"]
+    # Labels in display order within each language.
+    assert list(summary.languages["pt"].items()) == [("Positive", 1), ("Neutral", 1), ("Unsupported", 2)]
+    assert summary.languages["other"] == {"(unknown)": 3}
+    rows = summary.language_rows(top=2)
+    assert rows[:2] == [("ja", {"Unsupported": 5}), ("en", {"Positive": 3, "Negative": 1})]
+    assert rows[2] == ("other (4)", {"Positive": 1, "Neutral": 1, "Unsupported": 4, "(unknown)": 3})
+    assert summary.language_rows(top=5) == list(summary.languages.items())  # one more: no `other`
+    assert summary.to_dict()["languages"]["ja"] == {"count": 5, "share": 5 / 18, "labels": {"Unsupported": 5}}
+
+
+def test_format_summary_has_a_table_by_language() -> None:
+    langs = {f"l{i}": {"Positive": 1} for i in range(14)}
+    langs["en"] = {"Positive": 2, "Negative": 1, "Neutral": 1}
+    langs["ja"] = {"Unsupported": 3}
+    text = stats.format_summary(stats.parse_summary("idx", language_response(langs)))
+    table = text[text.index("  By language (16 languages, as scored;") :].splitlines()
+    assert table[1].split() == [
+        "language",
+        "posts",
+        "share",
+        "Positive",
+        "Neutral",
+        "Negative",
+        "Unsupported",
+    ]
+    assert table[2].split() == ["en", "4", "19.0%", "50%", "25%", "25%", "-"]
+    assert table[3].split() == ["ja", "3", "14.3%", "-", "-", "-", "100%"]
+    assert table[-1].split() == ["other", "(4)", "4", "19.0%", "100%", "-", "-", "-"]
+    assert len(table) == 2 + 12 + 1
 
 
 def test_format_summary_of_an_empty_index() -> None:

@@ -20,7 +20,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from .sink import LATENCY_BUCKETS, PartitionStats
+from .sink import LATENCY_BUCKETS, METRIC_LANGUAGES, OTHER_LANGUAGE, PartitionStats
 from .transform import REASONS
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 PREFIX = "sentiment_job"
 LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
 DELETION_OUTCOMES = ("applied", "unknown_post", "invalid")
+LANGUAGE_OUTCOMES = ("scored", "unsupported")
 BATCH_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
 
@@ -93,6 +94,13 @@ class JobMetrics:
             ["sentiment"],
             registry=r,
         )
+        self.by_language = Counter(
+            f"{PREFIX}_posts_by_language",
+            "Post documents written to Elasticsearch by the language they were scored as (`other`: "
+            "any language not listed) and outcome: `scored` (a sentiment) or `unsupported` (no model).",
+            ["lang", "outcome"],
+            registry=r,
+        )
         self.rejected = Counter(
             f"{PREFIX}_documents_rejected",
             "Documents Elasticsearch refused (by error type); they go to the dead-letter index.",
@@ -141,10 +149,19 @@ class JobMetrics:
             self.deadlettered.labels(reason=reason)
         for outcome in DELETION_OUTCOMES:
             self.deletions.labels(outcome=outcome)
+        for lang in (*METRIC_LANGUAGES, OTHER_LANGUAGE):
+            for outcome in LANGUAGE_OUTCOMES:
+                self.by_language.labels(lang=lang, outcome=outcome)
 
     def record_batch(self, stats: PartitionStats) -> None:
         for label, n in stats.indexed.items():
             self.indexed.labels(sentiment=label).inc(n)
+        for outcome, by_lang in (
+            ("scored", stats.scored_by_lang),
+            ("unsupported", stats.unsupported_by_lang),
+        ):
+            for lang, n in by_lang.items():
+                self.by_language.labels(lang=lang, outcome=outcome).inc(n)
         for reason, n in stats.rejected.items():
             self.rejected.labels(reason=reason).inc(n)
         for reason, n in stats.deadlettered.items():

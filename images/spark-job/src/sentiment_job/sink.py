@@ -47,6 +47,38 @@ MAX_BACKOFF_SECONDS = 30.0
 DOCUMENT_FIELDS = contract.DOCUMENT_FIELDS
 DEADLETTER_FIELDS = contract.JOB_DEADLETTER_FIELDS
 
+# The `lang` label of `sentiment_job_posts_by_language_total`. Tags come from the public
+# internet, so only these become label values (the eight languages with a model, then the
+# most posted others on X and Bluesky, and `und`); any other tag is counted as `other`.
+METRIC_LANGUAGES = (
+    "ar", "de", "en", "es", "fr", "hi", "it", "pt",
+    "ja", "ko", "zh", "ru", "tr", "id", "th", "nl", "pl", "fa", "uk", "und",
+)  # fmt: skip
+OTHER_LANGUAGE = "other"
+# X still tags Indonesian with the withdrawn ISO 639 code `in`.
+LANGUAGE_ALIASES = {"in": "id"}
+
+
+def language_label(tag: Any) -> str:
+    """The metric's `lang` value for a BCP-47 tag: its primary subtag, lower-cased (`pt-BR` ->
+    `pt`), if it is one of METRIC_LANGUAGES; `und` for none; `other` for anything else."""
+    if not isinstance(tag, str):
+        return "und"
+    primary = tag.strip().replace("_", "-").split("-", 1)[0].lower()
+    if not primary:
+        return "und"
+    primary = LANGUAGE_ALIASES.get(primary, primary)
+    return primary if primary in METRIC_LANGUAGES else OTHER_LANGUAGE
+
+
+def scored_language(row: Mapping[str, Any]) -> str:
+    """The language a row was scored as (`sentiment_lang`, where the job records it), else the
+    primary subtag of the source's `lang`; as a metric label (`language_label`)."""
+    value = row.get("sentiment_lang")
+    if not isinstance(value, str) or not value.strip():
+        value = row.get("lang")
+    return language_label(value)
+
 
 class SinkUnavailable(RuntimeError):
     """Elasticsearch kept failing past the retry budget: fail the batch, replay it later."""
@@ -229,6 +261,13 @@ class PartitionStats:
     deletions_invalid: int = 0
     # Set on the driver by `apply_deletions` (not sent by the partitions).
     deleted: DeletionStats = field(default_factory=DeletionStats)
+    # Indexed documents by `language_label`: scored (a sentiment) and `Unsupported`.
+    scored_by_lang: Counter[str] = field(default_factory=Counter)
+    unsupported_by_lang: Counter[str] = field(default_factory=Counter)
+
+    def count_language(self, row: Mapping[str, Any]) -> None:
+        by_lang = self.unsupported_by_lang if row.get("sentiment") == "Unsupported" else self.scored_by_lang
+        by_lang[scored_language(row)] += 1
 
     def observe_latency(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
@@ -256,6 +295,8 @@ class PartitionStats:
             self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
         self.deletions.extend(other.deletions)
         self.deletions_invalid += other.deletions_invalid
+        self.scored_by_lang.update(other.scored_by_lang)
+        self.unsupported_by_lang.update(other.unsupported_by_lang)
         return self
 
     def to_json(self) -> str:
@@ -269,6 +310,8 @@ class PartitionStats:
                 "phase_seconds": self.phase_seconds,
                 "deletions": self.deletions,
                 "deletions_invalid": self.deletions_invalid,
+                "scored_by_lang": self.scored_by_lang,
+                "unsupported_by_lang": self.unsupported_by_lang,
             }
         )
 
@@ -284,6 +327,8 @@ class PartitionStats:
             phase_seconds={k: float(v) for k, v in data.get("phase_seconds", {}).items()},
             deletions=[str(k) for k in data.get("deletions", [])],
             deletions_invalid=int(data.get("deletions_invalid", 0)),
+            scored_by_lang=Counter(data.get("scored_by_lang", {})),
+            unsupported_by_lang=Counter(data.get("unsupported_by_lang", {})),
         )
 
 
@@ -330,6 +375,7 @@ class PartitionWriter:
             for (row, _), outcome in zip(actions, outcomes, strict=True):
                 if outcome.ok:
                     self.stats.indexed[str(row.get("sentiment"))] += 1
+                    self.stats.count_language(row)
                     ingested = row.get("ingested_at_epoch")
                     if ingested is not None and not math.isnan(ingested):
                         self.stats.observe_latency(acked - float(ingested))

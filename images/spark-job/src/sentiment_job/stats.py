@@ -23,6 +23,12 @@ PERCENTS = (50.0, 95.0, 99.0)
 # (index.max_result_window is 10,000 by default); exact percentiles over that sample.
 LATENCY_SAMPLE = 10_000
 POST_FIELDS = ["id", "source", "text", "polarity", "sentiment", "created_at"]
+# The language a post was scored as. Documents without it (indexed before the job recorded
+# it) count under the primary subtag of the source's `lang` tag.
+SCORED_LANG_FIELD = "sentiment_lang"
+TAGGED_LANG_FIELD = "lang"
+LANGUAGE_BUCKETS = 100  # distinct languages fetched; the rest are counted as `other`
+OTHER = "other"
 # Chart bucket widths (seconds) that read well on an axis, smallest first.
 NICE_INTERVALS = (
     1, 5, 10, 30, 60, 300, 600, 900, 1800, 3600, 2 * 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400,
@@ -64,6 +70,8 @@ class Summary:
     first_ingested: datetime | None = None
     last_indexed: datetime | None = None
     latency: Latency | None = None
+    # language → label → posts, most posted language first (see `parse_languages`).
+    languages: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def shares(self) -> dict[str, float]:
@@ -92,7 +100,26 @@ class Summary:
         out["labels"] = {k: {"count": v, "share": self.shares[k]} for k, v in self.labels.items()}
         out["elapsed_seconds"] = self.elapsed_seconds
         out["throughput_per_second"] = self.throughput
+        out["languages"] = {
+            lang: {
+                "count": sum(labels.values()),
+                "share": sum(labels.values()) / self.total if self.total else 0.0,
+                "labels": labels,
+            }
+            for lang, labels in self.languages.items()
+        }
         return out
+
+    def language_rows(self, top: int = 12) -> list[tuple[str, dict[str, int]]]:
+        """The `top` most posted languages, then one `other (n)` row summing the rest."""
+        rows = list(self.languages.items())
+        if len(rows) <= top + 1:
+            return rows
+        rest: dict[str, int] = {}
+        for _, labels in rows[top:]:
+            for label, n in labels.items():
+                rest[label] = rest.get(label, 0) + n
+        return [*rows[:top], (f"{OTHER} ({len(rows) - top})", rest)]
 
 
 @dataclass(frozen=True)
@@ -132,8 +159,20 @@ def _top_hits(order: str, size: int) -> dict[str, Any]:
     }
 
 
+def _by_language(field_name: str, missing: str | None = None) -> dict[str, Any]:
+    terms: dict[str, Any] = {"field": field_name, "size": LANGUAGE_BUCKETS}
+    if missing is not None:
+        terms["missing"] = missing
+    return {
+        "terms": terms,
+        "aggs": {"labels": {"terms": {"field": "sentiment", "size": 20, "missing": "(none)"}}},
+    }
+
+
 def summary_request(top_n: int = 3) -> dict[str, Any]:
-    """Search body: label counts, means, time bounds and the top posts, in one round trip."""
+    """Search body: label counts, means, time bounds, posts by language and label, and the
+    top posts, in one round trip."""
+    has_scored_lang = {"exists": {"field": SCORED_LANG_FIELD}}
     return {
         "size": 0,
         "track_total_hits": True,
@@ -146,6 +185,13 @@ def summary_request(top_n: int = 3) -> dict[str, Any]:
             "created_last": {"max": {"field": "created_at"}},
             "first_ingested": {"min": {"field": "ingested_at"}},
             "last_indexed": {"max": {"field": "indexed_at"}},
+            # An exists query on a field the mapping lacks matches nothing, and a terms
+            # aggregation on it gives no buckets: the same request works on either mapping.
+            "scored_lang": {"filter": has_scored_lang, "aggs": {"langs": _by_language(SCORED_LANG_FIELD)}},
+            "tagged_lang": {
+                "filter": {"bool": {"must_not": [has_scored_lang]}},
+                "aggs": {"langs": _by_language(TAGGED_LANG_FIELD, missing="und")},
+            },
             "positive": {
                 "filter": {"range": {"polarity": {"gt": 0}}},
                 "aggs": {"top": _top_hits("desc", top_n)},
@@ -296,7 +342,33 @@ def parse_summary(
         first_ingested=_ms_to_datetime(aggs.get("first_ingested", {}).get("value")),
         last_indexed=_ms_to_datetime(aggs.get("last_indexed", {}).get("value")),
         latency=latency,
+        languages=parse_languages(aggs),
     )
+
+
+def primary_language(tag: Any) -> str:
+    """`pt-BR` → `pt`, `EN` → `en`; `und` for an empty or missing tag."""
+    primary = str(tag or "").strip().replace("_", "-").split("-", 1)[0].lower()
+    return primary or "und"
+
+
+def parse_languages(aggs: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+    """language → label → posts from the `scored_lang` and `tagged_lang` aggregations,
+    languages by posts (most first, then by name), labels in LABELS order; buckets past
+    LANGUAGE_BUCKETS are counted as `other`."""
+    found: dict[str, dict[str, int]] = {}
+    for name in ("scored_lang", "tagged_lang"):
+        langs = aggs.get(name, {}).get("langs", {})
+        for bucket in langs.get("buckets", []):
+            counts = found.setdefault(primary_language(bucket["key"]), {})
+            for lb in bucket.get("labels", {}).get("buckets", []):
+                counts[lb["key"]] = counts.get(lb["key"], 0) + int(lb["doc_count"])
+        rest = int(langs.get("sum_other_doc_count") or 0)
+        if rest:
+            counts = found.setdefault(OTHER, {})
+            counts["(unknown)"] = counts.get("(unknown)", 0) + rest
+    ordered = sorted(found.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))
+    return {lang: {label: counts[label] for label in _label_order(set(counts))} for lang, counts in ordered}
 
 
 def _label_order(found: set[str]) -> list[str]:
@@ -405,12 +477,39 @@ def format_summary(summary: Summary, source: str | None = None, text_width: int 
             f"p99 {format_duration(lat.p99)}   max {format_duration(lat.max)}"
         )
         lines.append(f"                     (ingested_at → indexed_at over the newest {lat.sample:,} posts)")
+    lines.extend(format_languages(summary))
     for title, posts in (("Most positive", summary.most_positive), ("Most negative", summary.most_negative)):
         if posts:
             lines.append("")
             lines.append(f"  {title}:")
             lines.extend(f"    {p.polarity:+.3f}  {_one_line(p.text, text_width)}  [{p.id}]" for p in posts)
     return "\n".join(lines) + "\n"
+
+
+def format_languages(summary: Summary, top: int = 12) -> list[str]:
+    """The by-language table: posts, share of the index, and each label's share of the
+    language's posts (`Unsupported`: the language has no model)."""
+    rows = summary.language_rows(top)
+    if not rows:
+        return []
+    labels = [label for label in summary.labels if any(counts.get(label) for _, counts in rows)]
+    width = max(8, *(len(lang) for lang, _ in rows))
+    head = f"  {'language':<{width}}  {'posts':>7}  {'share':>6}" + "".join(
+        f"  {label:>11}" for label in labels
+    )
+    lines = [
+        "",
+        f"  By language ({len(summary.languages)} languages, as scored; each label as a share of the language's posts):",
+    ]
+    lines.append(head)
+    for lang, counts in rows:
+        n = sum(counts.values())
+        cells = "".join(
+            f"  {(f'{counts[label] / n:.0%}' if counts.get(label) else '-'):>11}" for label in labels
+        )
+        share = n / summary.total if summary.total else 0.0
+        lines.append(f"  {lang:<{width}}  {n:>7,}  {share:6.1%}{cells}")
+    return lines
 
 
 # --- I/O edges ------------------------------------------------------------------------

@@ -95,6 +95,11 @@ def check_id(source: str, post_id: str) -> str:
 # (the post is kept: a language tag is metadata, not the post).
 UNDETERMINED_LANG = "und"
 LANG_PATTERN = r"^(und|[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)$"
+# The same for JSON Schema validators built on Python's `re.search`, where `$` also matches
+# before a final newline: "not followed by any character" is the end in every dialect.
+LANG_SCHEMA_PATTERN = r"^(und|[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*)(?![\s\S])"
+# At least one character that is not white space (ids and texts are never blank).
+NOT_BLANK_PATTERN = r"\S"
 # fullmatch, not match: Python's `$` also matches before a final newline ("en\n").
 LANG_RE = re.compile(r"und|[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
 
@@ -628,27 +633,31 @@ class Event(BaseModel):
         ),
         min_length=1,
         max_length=MAX_ID_BYTES,
+        pattern=NOT_BLANK_PATTERN,
     )
     source: Source = Field(description="Where the post came from (`x` for both X streams).")
     text: str = Field(
         description="The full text of the post, never truncated (X long posts: `note_tweet.text`); X's HTML "
         "escaping (`&amp;`, `&lt;`, `&gt;`) is kept as X sent it.",
         min_length=1,
+        pattern=NOT_BLANK_PATTERN,
     )
     lang: str = Field(
         description="BCP-47 language tag as the source reports it (`en`, `pt-BR`, X's `qme`/`zxx`...), "
         "or `und` when absent or malformed.",
         pattern=LANG_PATTERN,
+        json_schema_extra={"pattern": LANG_SCHEMA_PATTERN},
     )
     created_at: Timestamp = _time("When the author posted it: RFC 3339, UTC, millisecond precision.")
     ingested_at: Timestamp = _time(
         "When the producer read it: RFC 3339, UTC, millisecond precision; `ingested_at` to indexed is the "
         "pipeline's end-to-end latency."
     )
-    author_id: str | SkipJsonSchema[None] = Field(
+    # The constraint on the str arm alone: on the union pydantic applies it to None too (a
+    # TypeError out of model_validate, found by the fuzzer).
+    author_id: Annotated[str, StringConstraints(min_length=1)] | SkipJsonSchema[None] = Field(
         default=None,
         description="The author's id at the source (X user id, Bluesky DID); omitted (not null) when unknown.",
-        min_length=1,
         json_schema_extra=_no_default,
     )
     url: Annotated[str, StringConstraints(pattern="^https://")] | SkipJsonSchema[None] = Field(
