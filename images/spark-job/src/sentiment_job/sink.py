@@ -444,9 +444,12 @@ def rows_of(frames: Iterator[Any]) -> Iterator[dict[str, Any]]:
 
 # --- deletions ------------------------------------------------------------------------
 
-# Keys per delete-by-query request on the dead-letter index (a `terms` query's size stays
-# far below Elasticsearch's 65,536-term limit).
+# Keys per search of the dead-letter index (a `terms` query's size stays far below
+# Elasticsearch's 65,536-term limit).
 DEADLETTER_DELETE_CHUNK = 1000
+# Dead letters fetched per chunk of keys: a post has one (a replay overwrites it) or a few
+# (the producer sent it twice); far more than that many would be removed by the next deletion.
+DEADLETTER_SEARCH_SIZE = 10_000
 
 
 class DeletionFailed(RuntimeError):
@@ -492,25 +495,32 @@ def apply_deletions(
 def _delete_deadletters(
     client: Any, settings: Settings, doc_ids: Sequence[str], sleep: Callable[[float], None]
 ) -> int:
-    """delete-by-query on the dead-letter index's `key` field (the Kafka key, which is the
-    post's `<source>:<id>`), after a refresh so this batch's own dead letters are seen."""
+    """Remove the dead letters whose `key` (the Kafka key: the post's `<source>:<id>`) is one of
+    `doc_ids`: a refresh (so this batch's own dead letters are seen), a `terms` search for their
+    `_id`s, a bulk delete. Not `_delete_by_query`: it needs Elasticsearch's reindex module, which
+    a minimal distribution lacks, and a post has one dead letter or a few."""
     from elasticsearch import ApiError, TransportError
 
     index = settings.es_deadletter_index
-    removed = 0
+    found: list[str] = []
     for start in range(0, len(doc_ids), DEADLETTER_DELETE_CHUNK):
         keys = list(doc_ids[start : start + DEADLETTER_DELETE_CHUNK])
+        problem = ""
         for attempt in range(settings.es_max_retries + 1):
             if attempt:
                 sleep(backoff_seconds(attempt - 1))
             try:
                 client.indices.refresh(index=index)
-                answer = client.delete_by_query(
-                    index=index, query={"terms": {"key": keys}}, conflicts="proceed", refresh=True
+                answer = client.search(
+                    index=index,
+                    query={"terms": {"key": keys}},
+                    size=DEADLETTER_SEARCH_SIZE,
+                    source=False,
+                    track_total_hits=False,
                 )
             except ApiError as exc:
                 if exc.status_code == 404:  # no dead-letter index (yet): nothing to remove
-                    break
+                    return 0
                 if classify_status(exc.status_code) != "retry":
                     raise
                 problem = f"HTTP {exc.status_code}"
@@ -518,8 +528,21 @@ def _delete_deadletters(
             except TransportError as exc:
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
-            removed += int(answer.get("deleted", 0))
+            found.extend(hit["_id"] for hit in answer["hits"]["hits"])
             break
         else:
-            raise SinkUnavailable(f"removing dead letters of deleted posts kept failing: {problem}")
+            raise SinkUnavailable(f"finding the dead letters of deleted posts kept failing: {problem}")
+    if not found:
+        return 0
+    actions = [delete_action(index, _id) for _id in found]
+    removed = 0
+    for _id, outcome in zip(
+        found, bulk_with_retries(client, actions, settings.es_max_retries, sleep), strict=True
+    ):
+        if outcome.ok:
+            removed += 1
+        elif outcome.status != 404:
+            raise DeletionFailed(
+                f"deleting the dead letter {_id} failed: HTTP {outcome.status} {outcome.error}"
+            )
     return removed
