@@ -153,6 +153,11 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
         "deadletters_removed": 1,
     }
 
+    # The checkpoint holds offsets and commit markers, never a post's text.
+    checkpoint_files = [p for p in (tmp_path / "checkpoint").rglob("*") if p.is_file()]
+    assert checkpoint_files
+    assert not [p for p in checkpoint_files if b"lovely" in p.read_bytes()]
+
     # A replay of the whole topic from a fresh checkpoint: the same index (the creations are
     # indexed again, then deleted again; the dead letter of `broken` is written and removed).
     replay = settings.model_copy(update={"checkpoint_location": str(tmp_path / "checkpoint-replay")})

@@ -255,7 +255,7 @@ def score_pandas(
     for name in _ANALYZER_COLUMNS:
         out[name] = None if name == "sentiment" else np.nan
     out["model"] = None
-    ok = (out["reason"].isna() & out["op"].isna()).to_numpy()
+    ok = _posts(out).to_numpy()
     if not ok.any():
         return out
     positions = np.flatnonzero(ok)
@@ -272,9 +272,15 @@ def score_pandas(
             except Exception as exc:  # one bad post must not fail the batch
                 out.iloc[pos, _column(out, "reason")] = "sentiment_error"
                 out.iloc[pos, _column(out, "error")] = f"{type(exc).__name__}: {exc}"[:500]
-    scored = out["reason"].isna() & out["op"].isna()
-    out.loc[scored, "model"] = model
+    out.loc[_posts(out), "model"] = model
     return out
+
+
+def _posts(frame: pd.DataFrame) -> pd.Series:
+    """Rows that are posts to score: no `reason`, and not a deletion (`op`; a frame built
+    without the column, e.g. by a caller of score_pandas, has none)."""
+    posts = frame["reason"].isna()
+    return posts & frame["op"].isna() if "op" in frame.columns else posts
 
 
 def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None:
