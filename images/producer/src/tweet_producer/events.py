@@ -287,6 +287,72 @@ def deletion_from_jetstream(doc: dict[str, Any], commit: dict[str, Any]) -> Dele
     )
 
 
+# X's compliance streams (docs/deletions.md#x): one event per line, `{"data": {<event>: {...}}}`.
+# Post events name the post in `tweet` ({"id", "author_id"}); user events the account in `user`.
+X_POST_DELETIONS = ("delete", "drop", "withheld", "tweet_edit")
+X_USER_DELETIONS = ("user_delete", "user_protect", "user_suspend", "user_withheld")
+# Reverse events and changes that hold nothing of a stored post: nothing to do (we no longer
+# hold the text, so there is nothing to restore).
+X_NO_ACTION = (
+    "undrop",
+    "user_undelete",
+    "user_unprotect",
+    "user_unsuspend",
+    "user_profile_modification",
+    "scrub_geo",
+)
+
+
+def deletion_from_x_compliance(doc: Any) -> Deletion | Skipped:
+    """One X compliance event → the deletion of a post, or Skipped (`no_action`: a reverse
+    event; `author_level`: an account event, not applied yet). Unknown events and broken
+    shapes are dead letters (`bad_shape`, `missing_field`, `wrong_type`, `bad_value`).
+
+    `tweet_edit` removes the version the edit replaced: the id before `tweet.id` in
+    `edit_tweet_ids` (each edit's event removes its predecessor; the new version arrives as a
+    post of its own when it matches the stream), else `initial_tweet_id`."""
+    if not isinstance(doc, dict):
+        raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
+    data = doc.get("data")
+    if not isinstance(data, dict) or len(data) != 1:
+        raise InvalidRecord("bad_shape", 'expected {"data": {<event>: {...}}} with one compliance event')
+    ((kind, body),) = data.items()
+    if kind in X_NO_ACTION:
+        return Skipped("x", "no_action")
+    if not isinstance(body, dict):
+        raise InvalidRecord("bad_shape", f"data.{kind} must be an object")
+    if kind in X_USER_DELETIONS:
+        return Skipped("x", "author_level")
+    if kind not in X_POST_DELETIONS:
+        raise InvalidRecord("bad_value", f"unknown compliance event {kind[:64]!r}")
+    tweet = body.get("tweet")
+    if not isinstance(tweet, dict):
+        raise InvalidRecord("bad_shape", f"data.{kind}.tweet must be an object")
+    post_id = _required_str(tweet, "id", f"data.{kind}.tweet.")
+    event_at = normalize_time(body.get("event_at"), f"data.{kind}.event_at")
+    if kind == "tweet_edit":
+        post_id = _replaced_version(body, post_id)
+    return contract.new_deletion(
+        source="x",
+        id=post_id,
+        reason=kind,
+        deleted_at=event_at,
+        author_id=_optional_str(tweet, "author_id", f"data.{kind}.tweet."),
+    )
+
+
+def _replaced_version(body: dict[str, Any], new_id: str) -> str:
+    versions = body.get("edit_tweet_ids")
+    if isinstance(versions, list) and new_id in versions:
+        at = versions.index(new_id)
+        if at > 0 and isinstance(versions[at - 1], str):
+            return str(versions[at - 1])
+    initial = _required_str(body, "initial_tweet_id", "data.tweet_edit.")
+    if initial == new_id:
+        raise InvalidRecord("bad_value", "data.tweet_edit names no replaced version")
+    return initial
+
+
 def raw_text(raw: bytes | str) -> str:
     """The payload as text for the dead-letter record: bad bytes escaped, cut at RAW_CAP_BYTES."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else raw

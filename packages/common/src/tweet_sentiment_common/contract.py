@@ -144,7 +144,10 @@ LABELS: tuple[Label, ...] = get_args(Label)
 # link-only and embed-only posts; X media-only posts) is not a text post: it is SKIPPED
 # and counted in producer_records_skipped_total{source,reason}, never dead-lettered.
 # A text that is absent or not a string is still a dead letter (the source changed).
-SkipReason = Literal["no_text"]
+# `no_action` and `author_level` are X compliance events (docs/deletions.md): a reverse event
+# (undrop, user_undelete...) has nothing to restore, as the text is gone; an account-level
+# event is not applied yet (the index has no author_id).
+SkipReason = Literal["no_text", "no_action", "author_level"]
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 
 
