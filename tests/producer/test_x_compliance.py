@@ -66,14 +66,21 @@ def test_an_edit_deletes_the_version_it_replaced() -> None:
         (user_event("user_unprotect"), "no_action"),
         (user_event("user_unsuspend"), "no_action"),
         (user_event("user_profile_modification"), "no_action"),
-        (user_event("user_delete"), "author_level"),
-        (user_event("user_protect"), "author_level"),
-        (user_event("user_suspend"), "author_level"),
-        (user_event("user_withheld"), "author_level"),
     ],
 )
-def test_reverse_and_account_events_are_skipped(doc: dict[str, Any], reason: str) -> None:
+def test_reverse_events_are_skipped(doc: dict[str, Any], reason: str) -> None:
     assert deletion_from_x_compliance(doc) == Skipped("x", reason)
+
+
+@pytest.mark.parametrize("kind", ["user_delete", "user_protect", "user_suspend", "user_withheld"])
+def test_account_events_delete_the_authors_posts(kind: str) -> None:
+    got = deletion_from_x_compliance(user_event(kind, "2244994945"))
+    assert isinstance(got, Deletion)
+    assert (got.id, got.author_id, got.reason) == ("2244994945", "2244994945", kind)
+    assert got.key == b"x:author:2244994945"  # never a post's key
+    event = contract.deletion_dict(got, AT)
+    assert contract.deletion_author(event) == ("x", "2244994945")
+    assert contract.deletion_target(event) is None  # not the post x:2244994945
 
 
 @pytest.mark.parametrize(
@@ -158,13 +165,16 @@ def test_eight_partitions_keepalives_reconnect_with_backfill(fake: FakeX) -> Non
     assert error is None
 
     deletions = [i for i in items if isinstance(i, Deletion)]
-    assert [(d.id, d.reason) for d in deletions] == [
+    posts = [d for d in deletions if d.reason != "user_suspend"]
+    assert [(d.id, d.reason) for d in posts] == [
         ("101", "delete"),
         ("102", "drop"),
         ("101", "delete"),
         ("103", "withheld"),
     ]
-    assert sorted(i.reason for i in items if isinstance(i, Skipped)) == ["author_level", "no_action"]
+    assert [i.reason for i in items if isinstance(i, Skipped)] == ["no_action"]
+    (account,) = [d for d in deletions if d.reason == "user_suspend"]
+    assert account.key == b"x:author:2244994945"
     assert [r.reason for r in items if isinstance(r, Rejected)] == ["bad_json"]
 
     streams = [r for r in fake.requests if "compliance" in r["path"]]

@@ -366,3 +366,35 @@ def test_apply_deletions_without_a_dead_letter_index_or_deletions(
     # Neither index exists yet: every deletion is for an unknown post, nothing fails.
     done = apply_deletions(es_client, settings, ["x:1", "x:1"], sleep=lambda _: None)
     assert (done.applied, done.unknown, done.deadletters_removed) == (0, 1, 0)
+
+
+@pytest.mark.es
+def test_an_account_deletion_removes_every_post_of_the_author_and_their_dead_letters(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
+    index = indices()
+    settings = Settings(
+        checkpoint_location="unused", es_url=es_url, es_index=index, es_deadletter_index=f"{index}-dl"
+    )
+    install(es_client, settings)
+    batch = [
+        row(id="1", offset=1, key="x:1", author_id="42"),
+        row(id="2", offset=2, key="x:2", author_id="42"),
+        row(id="3", offset=3, key="x:3", author_id="7"),
+        row(id="42", offset=4, key="x:42", author_id="7"),  # a post whose id is the account's: stays
+        {**deletion_row("42", offset=5), "op": "delete_author"},
+        {**deletion_row("999", offset=6), "op": "delete_author"},  # an account with no posts
+    ]
+    writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
+    writer.write_rows(batch)
+    assert writer.stats.author_deletions == [["x", "42"], ["x", "999"]]
+    assert writer.stats.deletions == []
+    done = apply_deletions(
+        es_client,
+        settings,
+        writer.stats.deletions,
+        sleep=lambda _: None,
+        authors=writer.stats.author_deletions,
+    )
+    assert set(all_docs(es_client, index)) == {"x:3", "x:42"}
+    assert (done.applied, done.unknown) == (2, 1)

@@ -304,9 +304,10 @@ X_NO_ACTION = (
 
 
 def deletion_from_x_compliance(doc: Any) -> Deletion | Skipped:
-    """One X compliance event → the deletion of a post, or Skipped (`no_action`: a reverse
-    event; `author_level`: an account event, not applied yet). Unknown events and broken
-    shapes are dead letters (`bad_shape`, `missing_field`, `wrong_type`, `bad_value`).
+    """One X compliance event → the deletion of a post, or of an account's posts (`user_delete`,
+    `user_protect`, `user_suspend`, `user_withheld`), or Skipped (`no_action`: a reverse event,
+    nothing to restore). Unknown events and broken shapes are dead letters (`bad_shape`,
+    `missing_field`, `wrong_type`, `bad_value`).
 
     `tweet_edit` removes the version the edit replaced: the id before `tweet.id` in
     `edit_tweet_ids` (each edit's event removes its predecessor; the new version arrives as a
@@ -322,7 +323,18 @@ def deletion_from_x_compliance(doc: Any) -> Deletion | Skipped:
     if not isinstance(body, dict):
         raise InvalidRecord("bad_shape", f"data.{kind} must be an object")
     if kind in X_USER_DELETIONS:
-        return Skipped("x", "author_level")
+        user = body.get("user")
+        if not isinstance(user, dict):
+            raise InvalidRecord("bad_shape", f"data.{kind}.user must be an object")
+        user_id = _required_str(user, "id", f"data.{kind}.user.")
+        # Account-level: `id` is the account, every post with that author_id goes (key x:author:<id>).
+        return contract.new_deletion(
+            source="x",
+            id=user_id,
+            reason=kind,
+            deleted_at=normalize_time(body.get("event_at"), f"data.{kind}.event_at"),
+            author_id=user_id,
+        )
     if kind not in X_POST_DELETIONS:
         raise InvalidRecord("bad_value", f"unknown compliance event {kind[:64]!r}")
     tweet = body.get("tweet")

@@ -82,6 +82,8 @@ def process_batch(source: DataFrame, settings: Settings) -> PartitionStats:
     batch end deleted even when two tasks read slices of the same Kafka partition."""
     rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
     stats = merge_stats(row["stats"] for row in rows)
-    if stats.deletions:
-        stats.deleted = apply_deletions(shared_client(settings), settings, stats.deletions)
+    if stats.deletions or stats.author_deletions:
+        stats.deleted = apply_deletions(
+            shared_client(settings), settings, stats.deletions, authors=stats.author_deletions
+        )
     return stats

@@ -124,7 +124,7 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
             time.monotonic() - started,
             task_phases(stats),
         )
-        if stats.deletions or stats.deletions_invalid:
+        if stats.deletions or stats.author_deletions or stats.deletions_invalid:
             log.info(
                 "batch %d: deletions: %d applied, %d for unknown posts, %d naming no post; "
                 "%d dead letters of deleted posts removed",

@@ -32,7 +32,7 @@ from typing import Any
 from tweet_sentiment_common import contract
 
 from .settings import Settings
-from .transform import DELETE_OP
+from .transform import DELETE_AUTHOR_OP, DELETE_OP
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # End-to-end latency buckets (seconds). Shared by the executors (which count) and the
@@ -257,6 +257,8 @@ class PartitionStats:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     # `_id`s of the posts the batch's deletion events name, in offset order (applied on the driver).
     deletions: list[str] = field(default_factory=list)
+    # Account-level deletions: [source, author id] pairs (every post of the account goes).
+    author_deletions: list[list[str]] = field(default_factory=list)
     # Deletion events that name no post (no usable source/id): counted, never dead-lettered.
     deletions_invalid: int = 0
     # Set on the driver by `apply_deletions` (not sent by the partitions).
@@ -294,6 +296,7 @@ class PartitionStats:
         for phase, seconds in other.phase_seconds.items():
             self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
         self.deletions.extend(other.deletions)
+        self.author_deletions.extend(other.author_deletions)
         self.deletions_invalid += other.deletions_invalid
         self.scored_by_lang.update(other.scored_by_lang)
         self.unsupported_by_lang.update(other.unsupported_by_lang)
@@ -309,6 +312,7 @@ class PartitionStats:
                 "latency_sum": self.latency_sum,
                 "phase_seconds": self.phase_seconds,
                 "deletions": self.deletions,
+                "author_deletions": self.author_deletions,
                 "deletions_invalid": self.deletions_invalid,
                 "scored_by_lang": self.scored_by_lang,
                 "unsupported_by_lang": self.unsupported_by_lang,
@@ -326,6 +330,7 @@ class PartitionStats:
             latency_sum=float(data["latency_sum"]),
             phase_seconds={k: float(v) for k, v in data.get("phase_seconds", {}).items()},
             deletions=[str(k) for k in data.get("deletions", [])],
+            author_deletions=[[str(s), str(a)] for s, a in data.get("author_deletions", [])],
             deletions_invalid=int(data.get("deletions_invalid", 0)),
             scored_by_lang=Counter(data.get("scored_by_lang", {})),
             unsupported_by_lang=Counter(data.get("unsupported_by_lang", {})),
@@ -363,7 +368,7 @@ class PartitionWriter:
         now = utc_iso(self.clock())
         actions, dead = [], []
         for row in rows:
-            if row.get("op") == DELETE_OP:
+            if row.get("op") in (DELETE_OP, DELETE_AUTHOR_OP):
                 self._deletion(row)
             elif row.get("reason"):
                 dead.append((row, str(row["reason"]), row.get("error")))
@@ -388,7 +393,10 @@ class PartitionWriter:
     def _deletion(self, row: Mapping[str, Any]) -> None:
         source, post_id = _clean(row.get("source")), _clean(row.get("id"))
         if isinstance(source, str) and isinstance(post_id, str):
-            self.stats.deletions.append(document_id(source, post_id))
+            if row.get("op") == DELETE_AUTHOR_OP:
+                self.stats.author_deletions.append([source, post_id])
+            else:
+                self.stats.deletions.append(document_id(source, post_id))
         else:
             self.stats.deletions_invalid += 1
 
@@ -466,6 +474,7 @@ def apply_deletions(
     settings: Settings,
     doc_ids: Sequence[str],
     sleep: Callable[[float], None] = time.sleep,
+    authors: Sequence[Sequence[str]] = (),
 ) -> DeletionStats:
     """Remove the documents `doc_ids` and every dead letter whose Kafka key is one of them.
 
@@ -474,10 +483,13 @@ def apply_deletions(
     for an unknown post, never a dead letter; transient failures are retried, then the batch
     fails (`SinkUnavailable`)."""
     stats = DeletionStats()
-    unique = list(dict.fromkeys(doc_ids))
+    s = settings
+    # An account's posts: found by `source` + `author_id`, then deleted by `_id` like any post.
+    found, without_posts = _posts_of_authors(client, s, authors, sleep)
+    stats.unknown += without_posts
+    unique = list(dict.fromkeys([*doc_ids, *found]))
     if not unique:
         return stats
-    s = settings
     actions = [delete_action(s.es_index, doc_id) for doc_id in unique]
     for doc_id, outcome in zip(
         unique, bulk_with_retries(client, actions, s.es_max_retries, sleep), strict=True
@@ -490,6 +502,61 @@ def apply_deletions(
             raise DeletionFailed(f"deleting {doc_id} failed: HTTP {outcome.status} {outcome.error}")
     stats.deadletters_removed = _delete_deadletters(client, s, unique, sleep)
     return stats
+
+
+def _posts_of_authors(
+    client: Any, settings: Settings, authors: Sequence[Sequence[str]], sleep: Callable[[float], None]
+) -> tuple[list[str], int]:
+    """(`_id`s of the documents of these accounts (`source` + `author_id`), how many accounts
+    have none), after a refresh so this batch's own documents are found."""
+    from elasticsearch import ApiError, TransportError
+
+    found: list[str] = []
+    without_posts = 0
+    for source, author in dict.fromkeys(tuple(a) for a in authors):
+        before = len(found)
+        query = {"bool": {"filter": [{"term": {"source": source}}, {"term": {"author_id": author}}]}}
+        search_after: list[Any] | None = None
+        problem = ""
+        attempt = 0
+        while True:
+            if attempt:
+                sleep(backoff_seconds(attempt - 1))
+            try:
+                if search_after is None:
+                    client.indices.refresh(index=settings.es_index)
+                answer = client.search(
+                    index=settings.es_index,
+                    query=query,
+                    size=DEADLETTER_SEARCH_SIZE,
+                    source=False,
+                    sort=["_doc"],
+                    track_total_hits=False,
+                    search_after=search_after,
+                )
+            except ApiError as exc:
+                if exc.status_code == 404:  # no index yet: no posts
+                    break
+                if classify_status(exc.status_code) != "retry" or attempt >= settings.es_max_retries:
+                    raise SinkUnavailable(f"finding the posts of {source}:{author} failed: {exc}") from exc
+                attempt += 1
+                continue
+            except TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                if attempt >= settings.es_max_retries:
+                    raise SinkUnavailable(
+                        f"finding the posts of {source}:{author} kept failing: {problem}"
+                    ) from exc
+                attempt += 1
+                continue
+            hits = answer["hits"]["hits"]
+            found.extend(hit["_id"] for hit in hits)
+            if len(hits) < DEADLETTER_SEARCH_SIZE:
+                break
+            search_after = hits[-1]["sort"]
+            attempt = 0
+        without_posts += len(found) == before
+    return found, without_posts
 
 
 def _delete_deadletters(

@@ -69,6 +69,8 @@ PREPARED_DDL = (
     f"{_KAFKA_DDL}, {_ddl(_PREPARED_DOC)}, ingested_at_epoch DOUBLE, reason STRING, error STRING, op STRING"
 )
 DELETE_OP = "delete"
+# An account-level deletion: `id` is the account (docs/deletions.md), all its posts go.
+DELETE_AUTHOR_OP = "delete_author"
 SCORED_DDL = f"{PREPARED_DDL}, {_ddl(SCORE_COLUMNS)}"
 
 
@@ -151,6 +153,7 @@ def _prepare_row(value: bytes | None) -> dict[str, Any]:
                 "text": post.text,
                 "clean_text": clean_text(post.text),
                 "lang": post.lang,
+                "author_id": post.author_id,
                 "created_at": post.created_at,
                 "ingested_at": contract.format_time(ingested),
                 "ingested_at_epoch": ingested.timestamp(),
@@ -174,6 +177,7 @@ def _prepare_row(value: bytes | None) -> dict[str, Any]:
         "text": string("text"),
         "clean_text": None,
         "lang": contract.normalize_lang(fields.get("lang")),
+        "author_id": string("author_id"),
         "created_at": created,
         "ingested_at": contract.format_time(ingested_moment) if ingested_moment else None,
         "ingested_at_epoch": ingested_moment.timestamp() if ingested_moment else None,
@@ -188,6 +192,15 @@ def _deletion_row(raw: str, event: object) -> dict[str, Any]:
     dead letter: one that names no post (`contract.deletion_target` is None) keeps a null `id`
     and the writer counts it as `invalid`. No text is read or kept."""
     fields: dict[str, Any] = event if isinstance(event, dict) else {}
+    author = contract.deletion_author(event)
+    if author is not None:
+        return dict.fromkeys(_ROW_FIELDS) | {
+            "raw": raw,
+            "id": author[1],
+            "source": author[0],
+            "lang": contract.UNDETERMINED_LANG,
+            "op": DELETE_AUTHOR_OP,
+        }
     target = contract.deletion_target(event)
     return dict.fromkeys(_ROW_FIELDS) | {
         "raw": raw,

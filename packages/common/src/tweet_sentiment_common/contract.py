@@ -144,10 +144,9 @@ LABELS: tuple[Label, ...] = get_args(Label)
 # link-only and embed-only posts; X media-only posts) is not a text post: it is SKIPPED
 # and counted in producer_records_skipped_total{source,reason}, never dead-lettered.
 # A text that is absent or not a string is still a dead letter (the source changed).
-# `no_action` and `author_level` are X compliance events (docs/deletions.md): a reverse event
-# (undrop, user_undelete...) has nothing to restore, as the text is gone; an account-level
-# event is not applied yet (the index has no author_id).
-SkipReason = Literal["no_text", "no_action", "author_level"]
+# `no_action`: an X compliance event with nothing to do (docs/deletions.md): a reverse event
+# (undrop, user_undelete...) has nothing to restore, as the text is gone.
+SkipReason = Literal["no_text", "no_action"]
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 
 
@@ -484,6 +483,9 @@ DeletionReason = Literal[
     "user_withheld",
 ]
 DELETION_REASONS: tuple[str, ...] = get_args(DeletionReason)
+# Account-level reasons: the deletion's `id` is the account's id, and every post whose
+# `author_id` it is goes (not one document). Keyed `<source>:author:<id>`, never a post's key.
+AUTHOR_REASONS: tuple[str, ...] = ("user_delete", "user_protect", "user_suspend", "user_withheld")
 
 
 @dataclass(frozen=True, slots=True)
@@ -501,7 +503,10 @@ class Deletion:
 
     @property
     def key(self) -> bytes:
-        """The Kafka key: the post's own, `<source>:<id>` in UTF-8."""
+        """The Kafka key: the post's own, `<source>:<id>` in UTF-8; for an account-level
+        deletion `<source>:author:<id>` (one key per account: its deletions stay in order)."""
+        if self.reason in AUTHOR_REASONS:
+            return f"{self.source}:author:{self.id}".encode()
         return document_id(self.source, self.id).encode("utf-8")
 
 
@@ -593,13 +598,25 @@ def check_deletion(event: object) -> tuple[Deletion, datetime]:
     return deletion, ingested
 
 
+def deletion_author(event: object) -> tuple[str, str] | None:
+    """(source, author id) when a deletion event is account-level (`reason` in
+    AUTHOR_REASONS) and names an account, else None."""
+    if not isinstance(event, dict) or event.get("reason") not in AUTHOR_REASONS:
+        return None
+    source, author = event.get("source"), event.get("id")
+    if source not in SOURCES or not isinstance(author, str) or is_blank(author) or not valid_unicode(author):
+        return None
+    assert isinstance(source, str)
+    return source, author
+
+
 def deletion_target(event: object) -> str | None:
     """The `_id` (`<source>:<id>`) a deletion event removes, or None when it names no post.
 
     The job applies a deletion whenever it names a post, even if another field breaks a rule
     (an unknown `reason`, a bad `deleted_at`, a newer `schema_version`): erring towards
     deleting is the safe side. A deletion is never dead-lettered."""
-    if not isinstance(event, dict):
+    if not isinstance(event, dict) or event.get("reason") in AUTHOR_REASONS:
         return None
     source, post_id = event.get("source"), event.get("id")
     if source not in SOURCES or not isinstance(post_id, str) or is_blank(post_id):
@@ -695,7 +712,9 @@ class DeletionEvent(BaseModel):
     )
     id: str = Field(
         description="The deleted post's id, as in its post event (`<source>:<id>` is the Kafka key and the "
-        "document's `_id`).",
+        "document's `_id`); for the account-level reasons (`user_delete`, `user_protect`, `user_suspend`, "
+        "`user_withheld`) the account's id, and every post whose `author_id` it is goes (key "
+        "`<source>:author:<id>`).",
         min_length=1,
         max_length=MAX_ID_BYTES,
     )
@@ -764,6 +783,11 @@ class Document(BaseModel):
         "removed; `#` dropped from hashtags; white space folded. The analyzer reads its first 2,000 characters."
     )
     lang: str = Field(description="The event's BCP-47 tag, `und` when unknown.")
+    author_id: str | None = Field(
+        default=None,
+        description="The event's `author_id` (X user id, Bluesky DID), null when unknown: what an "
+        "account-level deletion removes posts by.",
+    )
     created_at: Timestamp = _time("When the author posted it (the event's `created_at`).")
     ingested_at: Timestamp = _time("When the producer read it (the event's `ingested_at`).")
     indexed_at: Timestamp = _time(

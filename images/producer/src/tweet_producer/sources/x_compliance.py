@@ -8,8 +8,9 @@ for `backfill_minutes` (1-5, X's maximum) of the events it may have missed; the 
 brings are harmless (a deletion applied twice is `unknown_post` the second time).
 
 Each line is `{"data": {<event>: {...}}}` (events.deletion_from_x_compliance): `delete`,
-`drop`, `withheld` and `tweet_edit` become deletion events keyed `x:<id>`; reverse events
-are skipped (`no_action`); account events are skipped as `author_level` (not applied yet).
+`drop`, `withheld` and `tweet_edit` become deletion events keyed `x:<id>`; `user_delete`,
+`user_protect`, `user_suspend` and `user_withheld` account-level deletion events keyed
+`x:author:<id>`; reverse events are skipped (`no_action`).
 """
 
 from __future__ import annotations
