@@ -129,6 +129,19 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
             ("junk2", b'{"schema_version": 1, "kind": "delete", "id": 42}'),
         ],
     )
+    # X posts of two accounts, then an account-level deletion of one (X's user_delete).
+    account_posts = [
+        event(f"{i}", f"x post {i}", source="x", author_id=author) for i, author in enumerate("4247")
+    ]
+    gone = contract.new_deletion(
+        source="x", id="4", reason="user_delete", deleted_at="2026-01-02T03:05:00.000Z"
+    )
+    produce(kafka_bootstrap, topic, account_posts)
+    send(
+        kafka_bootstrap,
+        topic,
+        [(gone.key.decode(), contract.deletion_bytes(gone, "2026-01-02T03:05:00.100Z"))],
+    )
     settings = Settings(
         checkpoint_location=str(tmp_path / "checkpoint"),
         kafka_bootstrap_servers=kafka_bootstrap,
@@ -141,13 +154,13 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
     install(es_client, settings)
     metrics = run_in_process(spark, settings)
 
-    expected = {f"bluesky:{at_uri(f'r{i}')}" for i in range(10) if i not in (0, 3)}
+    expected = {f"bluesky:{at_uri(f'r{i}')}" for i in range(10) if i not in (0, 3)} | {"x:1", "x:3"}
     docs = all_docs(es_client, index)
     assert set(docs) == expected
     dead = all_docs(es_client, f"{index}-dl")
     assert [d["key"] for d in dead.values()] == ["junk"]
     assert deletions_metric(metrics) == {
-        "applied": 2,  # r0, r3
+        "applied": 4,  # r0, r3, and x:0 and x:2 (the account "4")
         "unknown_post": 2,  # never-created; broken (only ever a dead letter)
         "invalid": 1,
         "deadletters_removed": 1,
@@ -170,7 +183,8 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
 
     assert {k: content(v) for k, v in replayed.items()} == {k: content(v) for k, v in docs.items()}
     assert set(all_docs(es_client, f"{index}-dl")) == set(dead)
-    assert deletions_metric(again)["applied"] == 2
+    assert deletions_metric(again)["applied"] == 4
+    assert docs["x:1"]["author_id"] == "2"  # indexed: what an account-level deletion finds
 
 
 @pytest.mark.slow
