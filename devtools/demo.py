@@ -46,6 +46,7 @@ from devtools.services.common import (
 )
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
+from tweet_sentiment_common import retention
 
 SAMPLE = REPO_ROOT / "images" / "producer" / "samples" / "posts.jsonl"
 CHART_NAME = "tweet-sentiment-demo.png"
@@ -292,7 +293,9 @@ class View:
 def ensure_topics(
     bootstrap: str, names: list[str], partitions: int, reset: bool, timeout: float = 60.0
 ) -> None:
-    """Create the topics; with `reset`, delete them first (a fresh demo starts from nothing)."""
+    """Create the topics with the retention of the real ones (`tweet_sentiment_common.retention`:
+    a deleted post's text leaves Kafka within 24 hours); with `reset`, delete them first (a
+    fresh demo starts from nothing)."""
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
@@ -305,7 +308,9 @@ def ensure_topics(
         for name in names:
             while True:
                 try:
-                    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+                    admin.create_topics(
+                        [NewTopic(name, partitions, 1, topic_configs=dict(retention.TOPIC_CONFIGS))]
+                    )
                     break
                 except TopicAlreadyExistsError:
                     if name not in doomed:

@@ -343,6 +343,12 @@ def contract_event() -> str:
     return kafka_record_table(Event)
 
 
+def contract_deletion() -> str:
+    from tweet_sentiment_common.contract import DeletionEvent
+
+    return kafka_record_table(DeletionEvent)
+
+
 def contract_producer_deadletter() -> str:
     from tweet_sentiment_common.contract import ProducerDeadLetter
 
@@ -756,6 +762,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "chart-values": chart_values,
     "chart-key-values": chart_key_values,
     "contract-event": contract_event,
+    "contract-deletion": contract_deletion,
     "contract-producer-deadletter": contract_producer_deadletter,
     "contract-reasons": contract_reasons,
     "contract-document": contract_document,

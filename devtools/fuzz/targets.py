@@ -70,9 +70,35 @@ def check_item(item: object, source: str) -> None:
     if isinstance(item, events.Rejected):
         check_rejected(item, source)
         return
+    if isinstance(item, events.Deletion):
+        check_deletion(item, source)
+        return
     check(isinstance(item, events.Post), "item-type", type(item).__name__)
     assert isinstance(item, events.Post)
     check_post(item, source)
+
+
+def check_deletion(item: Any, source: str) -> None:
+    """A deletion event (docs/deletions.md): the key app.py sends, a valid `DeletionEvent`,
+    no text, and the job removes exactly the post (or account) it names."""
+    from tweet_producer import events
+
+    check(item.source == source, "deletion-source", item.source)
+    value = events.deletion_value(item, INGESTED_AT)
+    doc = decode_strict_json(value, "deletion-not-utf8-json")
+    check("text" not in doc, "deletion-has-text", "a deletion event carries a text")
+    try:
+        contract.DeletionEvent.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        raise Broken(validation_rule("DeletionEvent", exc), str(exc)[:300]) from None
+    check(contract.is_deletion(doc), "deletion-kind", repr(doc.get("kind")))
+    if item.reason in contract.AUTHOR_REASONS:
+        check(contract.deletion_author(doc) == (item.source, item.id), "deletion-author", repr(item.id[:80]))
+        check(item.key == f"{item.source}:author:{item.id}".encode(), "deletion-key", repr(item.key[:80]))
+    else:
+        doc_id = contract.document_id(item.source, item.id)
+        check(contract.deletion_target(doc) == doc_id, "deletion-target", repr(item.id[:80]))
+        check(item.key == doc_id.encode("utf-8"), "deletion-key", repr(item.key[:80]))
 
 
 def check_rejected(item: Any, source: str) -> None:

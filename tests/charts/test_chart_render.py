@@ -98,6 +98,7 @@ def test_values_schema_is_closed_everywhere() -> None:
     assert props["producer"]["properties"]["source"]["enum"] == [
         "x-sample",
         "x-filtered",
+        "x-compliance",
         "bluesky",
         "replay",
         "synthetic",

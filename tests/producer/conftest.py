@@ -22,6 +22,11 @@ def deadletter_schema() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def deletion_validator():  # type: ignore[no-untyped-def]
+    return validator(json.loads((SCHEMA_DIR / "deletion-v1.schema.json").read_text()))
+
+
+@pytest.fixture(scope="session")
 def event_validator(event_schema):  # type: ignore[no-untyped-def]
     return validator(event_schema)
 

@@ -5,7 +5,10 @@ The only fake the team allows: X is an external paid API. It serves
   scripted behaviour: a 200 with a chunked NDJSON body (posts, `\\r\\n` keep-alives, error
   lines, stalls, a reset or a clean end), an HTTP error with X's headers and problem
   JSON, or a connection reset before any response;
-- GET/POST /2/tweets/search/stream/rules with X's request and response shapes.
+- GET/POST /2/tweets/search/stream/rules with X's request and response shapes;
+- GET /2/tweets/compliance/stream and /2/users/compliance/stream?partition=N: the next
+  behaviour scripted for that (path, partition) in `compliance`, else a connection held open
+  with keep-alives until the server stops.
 Every request is recorded so tests can assert what the client sent.
 """
 
@@ -115,6 +118,8 @@ class FakeX:
         self.rules: dict[str, dict[str, Any]] = {r["id"]: dict(r) for r in rules or []}
         # Statuses the rules endpoint answers first (e.g. [503, 429]) before working normally.
         self.rules_failures: deque[Status] = deque()
+        # (path, partition) -> behaviours of the compliance streams' connections, in order.
+        self.compliance: dict[tuple[str, int], deque[Behaviour]] = {}
         self._next_rule_id = 1000
         self._seen: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
@@ -247,6 +252,10 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
                 self._json(200, fake.rules_get())
             elif entry["path"] in ("/2/tweets/sample/stream", "/2/tweets/search/stream"):
                 self._stream()
+            elif entry["path"] in ("/2/tweets/compliance/stream", "/2/users/compliance/stream"):
+                partition = int(entry["query"].get("partition", ["0"])[0])
+                script = fake.compliance.get((entry["path"], partition))
+                self._stream(script.popleft() if script else Stream([KEEPALIVE, Stall(30)]))
             else:
                 self._json(404, {"title": "Not Found Error", "type": "about:blank", "status": 404})
 
@@ -259,8 +268,9 @@ def _handler(fake: FakeX) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json(404, {"title": "Not Found Error", "type": "about:blank", "status": 404})
 
-        def _stream(self) -> None:
-            behaviour = fake.script.popleft() if fake.script else Status(401)
+        def _stream(self, behaviour: Behaviour | None = None) -> None:
+            if behaviour is None:
+                behaviour = fake.script.popleft() if fake.script else Status(401)
             if isinstance(behaviour, ResetBeforeResponse):
                 self._reset()
                 return

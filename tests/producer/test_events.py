@@ -12,6 +12,7 @@ from tests.producer.producer_helpers import MALFORMED, x_envelope
 from tweet_producer.events import (
     RAW_CAP_BYTES,
     REASONS,
+    Deletion,
     InvalidRecord,
     Post,
     Rejected,
@@ -21,6 +22,7 @@ from tweet_producer.events import (
     deadletter_record,
     deadletter_value,
     decode_json,
+    deletion_value,
     event_value,
     normalize_lang,
     normalize_time,
@@ -30,6 +32,7 @@ from tweet_producer.events import (
     stream_error_types,
 )
 from tweet_producer.sources.base import Line, parse_line
+from tweet_sentiment_common import contract
 
 INGESTED = "2026-11-20T10:00:01.500Z"
 
@@ -236,14 +239,66 @@ def test_jetstream_create_becomes_a_bluesky_event(event_validator) -> None:  # t
     "doc",
     [
         jet("update"),
-        jet("delete"),
         jet("create", "app.bsky.feed.like"),
+        jet("delete", "app.bsky.feed.like"),
         {"did": DID, "time_us": 1, "kind": "identity", "identity": {"did": DID, "handle": "a.bsky.social"}},
         {"did": DID, "time_us": 1, "kind": "account", "account": {"active": True, "did": DID}},
     ],
 )
-def test_jetstream_events_other_than_post_creates_are_skipped(doc: dict) -> None:
+def test_jetstream_events_other_than_post_creates_and_deletes_are_skipped(doc: dict) -> None:
     assert post_from_jetstream(doc) is None
+
+
+def test_a_post_delete_commit_becomes_a_deletion_event_with_the_post_key(deletion_validator) -> None:  # type: ignore[no-untyped-def]
+    created = post_from_jetstream(jet())
+    deleted = post_from_jetstream(
+        {
+            "did": DID,
+            "time_us": 1_763_632_900_000_000,
+            "kind": "commit",
+            "commit": {
+                "rev": "3l3f6nzl3cv2s",
+                "operation": "delete",
+                "collection": "app.bsky.feed.post",
+                "rkey": "3l3qo2vuowo2b",
+            },
+        }
+    )
+    assert isinstance(created, Post)
+    assert isinstance(deleted, Deletion)
+    assert deleted.key == created.key  # same key: same partition, after the creation
+    assert deleted.position == 1_763_632_900_000_000  # the cursor moves past it
+    event = deletion_value(deleted, INGESTED)
+    doc = json.loads(event)
+    deletion_validator.validate(doc)
+    assert doc == {
+        "schema_version": 1,
+        "kind": "delete",
+        "id": created.id,
+        "source": "bluesky",
+        "reason": "delete",
+        "deleted_at": "2025-11-20T10:01:40.000Z",
+        "ingested_at": INGESTED,
+        "author_id": DID,
+    }
+    assert "text" not in doc  # never the text
+    # What the job reads from it: the post's _id, and that it is a deletion.
+    assert contract.is_deletion(doc)
+    assert contract.check_deletion(doc)[0] == deleted
+    assert contract.deletion_target(doc) == created.key.decode()
+
+
+@pytest.mark.parametrize(
+    ("commit", "reason"),
+    [
+        ({"operation": "delete", "collection": "app.bsky.feed.post"}, "missing_field"),
+        ({"operation": "delete", "collection": "app.bsky.feed.post", "rkey": 7}, "wrong_type"),
+    ],
+)
+def test_a_broken_delete_commit_is_a_dead_letter(commit: dict, reason: str) -> None:
+    with pytest.raises(InvalidRecord) as caught:
+        post_from_jetstream({"did": DID, "time_us": 5, "kind": "commit", "commit": commit})
+    assert caught.value.reason == reason
 
 
 def test_jetstream_bad_created_at_falls_back_to_the_relay_time() -> None:

@@ -20,7 +20,7 @@ from tests.producer.fake_jetstream import (
     post_delete,
     post_update,
 )
-from tweet_producer.events import Post, Rejected
+from tweet_producer.events import Deletion, Post, Rejected
 from tweet_producer.metrics import Metrics
 from tweet_producer.sources.bluesky import JetstreamSource, jetstream_url, read_cursor, write_cursor
 
@@ -62,7 +62,7 @@ def take(source: JetstreamSource, count: int, timeout: float = 20) -> list[Post 
     return items
 
 
-def test_only_post_creates_are_published_and_reconnects_resume_from_the_cursor(
+def test_only_post_creates_and_deletes_are_published_and_reconnects_resume_from_the_cursor(
     jetstream: FakeJetstream, tmp_path: Path
 ) -> None:
     like = post_create(1_005, "like1", "not a post")
@@ -86,8 +86,14 @@ def test_only_post_creates_are_published_and_reconnects_resume_from_the_cursor(
     )
     sleeps: list[float] = []
     source, metrics = make_source(jetstream, tmp_path / "cursor", sleeps)
-    items = take(source, 4)
+    items = take(source, 5)
 
+    (deletion,) = [i for i in items if isinstance(i, Deletion)]
+    assert (deletion.id, deletion.reason, deletion.position) == (
+        f"at://{DID}/app.bsky.feed.post/rkeyA",
+        "delete",
+        1_004,
+    )
     posts = [i for i in items if isinstance(i, Post)]
     assert [p.id for p in posts] == [
         f"at://{DID}/app.bsky.feed.post/rkeyA",

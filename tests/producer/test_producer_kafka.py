@@ -266,25 +266,37 @@ def test_bluesky_posts_reach_kafka_and_the_cursor_survives_a_restart(
     }
     try:
         first = run_producer(**settings)
-        poll_until(lambda: count_topic(kafka_bootstrap, topic) >= 5, 30, "5 bluesky posts in Kafka")
-        poll_until(lambda: cursor.exists() and cursor.read_text().strip() == "10005", 30, "the cursor file")
+        poll_until(
+            lambda: count_topic(kafka_bootstrap, topic) >= 6, 30, "5 bluesky posts and a deletion in Kafka"
+        )
+        # The cursor moves past the deletion as past a post.
+        poll_until(lambda: cursor.exists() and cursor.read_text().strip() == "10010", 30, "the cursor file")
+        assert first.metric("producer_deletions_published_total") == 1
+        assert first.metric("producer_posts_published_total") == 5
         first.terminate()
         assert first.wait(10) == 0, first.log
 
         second = run_producer(**settings)
         poll_until(lambda: len(jetstream.paths) >= 2, 30, "the restarted producer to connect")
-        poll_until(lambda: count_topic(kafka_bootstrap, topic) >= 6, 30, "the post after the restart")
+        poll_until(lambda: count_topic(kafka_bootstrap, topic) >= 7, 30, "the post after the restart")
         second.terminate()
         assert second.wait(10) == 0, second.log
     finally:
         jetstream.close()
 
-    assert jetstream.queries()[1]["cursor"] == ["10005"]
+    assert jetstream.queries()[1]["cursor"] == ["10010"]
     records = read_topic(kafka_bootstrap, topic)
     keys = sorted(r.key.decode() for r in records)
-    expected = [f"bluesky:at://{DID}/app.bsky.feed.post/rkey{i}" for i in (0, 1, 2, 3, 4, 9)]
+    expected = sorted(f"bluesky:at://{DID}/app.bsky.feed.post/rkey{i}" for i in (0, 0, 1, 2, 3, 4, 9))
     assert keys == expected
     assert all(json.loads(r.value)["source"] == "bluesky" for r in records)
+    # The deletion has the post's key, so it lands after the creation on one partition.
+    rkey0 = [r for r in records if r.key.decode().endswith("/rkey0")]
+    assert len({r.partition for r in rkey0}) == 1
+    assert [json.loads(r.value).get("kind") for r in sorted(rkey0, key=lambda r: r.offset)] == [
+        None,
+        "delete",
+    ]
 
 
 def test_x_stream_reaches_kafka_and_a_revoked_token_stops_the_producer(

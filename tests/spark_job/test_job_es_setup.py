@@ -36,6 +36,7 @@ def test_document_template_maps_every_field_with_core_types() -> None:
         "text": "text",
         "clean_text": "text",
         "lang": "keyword",
+        "author_id": "keyword",
         "created_at": "date",
         "ingested_at": "date",
         "indexed_at": "date",
@@ -59,6 +60,7 @@ def test_deadletter_template_maps_every_field() -> None:
     assert _types(props)["kafka_timestamp"] == "date"
     assert _types(props)["failed_at"] == "date"
     assert _types(props)["offset"] == "long"
+    assert _types(props)["key"] == "keyword"  # what a deletion finds a post's dead letters by
 
 
 def test_templates_match_exactly_the_configured_indices() -> None:

@@ -18,6 +18,7 @@ from sentiment_job.sink import (
     PartitionStats,
     PartitionWriter,
     SinkUnavailable,
+    apply_deletions,
     backoff_seconds,
     bulk_with_retries,
     classify_outcome,
@@ -121,7 +122,7 @@ def test_deadletter_action_id_is_kafka_coordinates() -> None:
     action = deadletter_action("dl", row(reason="bad_json"), "bad_json", "not JSON", "T")
     assert action["_id"] == "posts:2:41"
     assert set(action["_source"]) == {
-        "raw", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at",
+        "raw", "key", "reason", "error", "topic", "partition", "offset", "kafka_timestamp", "failed_at",
     }  # fmt: skip
     # Without Kafka coordinates (enrich on a plain DataFrame) Elasticsearch picks the id.
     assert "_id" not in deadletter_action("dl", row(topic=None, partition=math.nan), "r", None, "T")
@@ -425,3 +426,101 @@ def test_a_refused_dead_letter_fails_the_batch_instead_of_dropping_it(
     writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
     with pytest.raises(DeadLetterRefused, match="posts:2:5"):
         writer.write_rows([row(id="5", offset=5, reason="bad_json", error="not JSON")])
+
+
+def deletion_row(post_id: str | None, source: str | None = "x", offset: int = 100) -> dict[str, Any]:
+    """A prepared row of a deletion event (transform: `op` = delete, no text, no reason)."""
+    return {"raw": "{}", "key": f"{source}:{post_id}", "topic": "posts", "partition": 2, "offset": offset,
+            "id": post_id, "source": source, "op": "delete"}  # fmt: skip
+
+
+@pytest.mark.es
+def test_deletions_remove_the_document_and_its_dead_letters_idempotently(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
+    """A batch indexes, the job dies before its deletions (nothing deleted: the batch is not
+    committed), the replayed batch indexes again and deletes: the same index as one clean run.
+    A deletion of a post never seen is `unknown`, never a dead letter."""
+    index = indices()
+    settings = Settings(
+        checkpoint_location="unused", es_url=es_url, es_index=index, es_deadletter_index=f"{index}-dl"
+    )
+    install(es_client, settings)
+    batch = [
+        row(id="1", offset=1, key="x:1"),
+        row(id="2", offset=2, key="x:2"),
+        row(
+            id="3", offset=3, key="x:3", reason="missing_field", error="text is missing"
+        ),  # a dead letter of x:3
+        row(id=None, offset=4, key="junk", reason="bad_json", error="not JSON"),  # stays
+        deletion_row("1", offset=5),
+        deletion_row("3", offset=6),
+        deletion_row("never-seen", offset=7),
+        deletion_row(None, source=None, offset=8),  # names no post
+    ]
+    writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
+    writer.write_rows(batch)
+    assert writer.stats.deletions == ["x:1", "x:3", "x:never-seen"]
+    assert writer.stats.deletions_invalid == 1
+    assert sum(writer.stats.indexed.values()) == 2  # deletions are not documents
+    # Killed here: indexed, not yet deleted.
+    assert set(all_docs(es_client, index)) == {"x:1", "x:2"}
+    assert set(all_docs(es_client, f"{index}-dl")) == {"posts:2:3", "posts:2:4"}
+
+    # The replayed batch: index again, then delete.
+    for attempt in range(2):
+        writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
+        writer.write_rows(batch)
+        done = apply_deletions(es_client, settings, writer.stats.deletions, sleep=lambda _: None)
+        assert set(all_docs(es_client, index)) == {"x:2"}
+        dead = all_docs(es_client, f"{index}-dl")
+        assert set(dead) == {"posts:2:4"}  # x:3's dead letter went with its post
+        assert dead["posts:2:4"]["key"] == "junk"
+        # x:1 is removed each time (the replay re-indexed it first); x:3 was only ever a dead letter.
+        assert (done.applied, done.unknown, done.deadletters_removed) == (1, 2, 1), attempt
+
+
+@pytest.mark.es
+def test_apply_deletions_without_a_dead_letter_index_or_deletions(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
+    index = indices()
+    settings = Settings(
+        checkpoint_location="unused", es_url=es_url, es_index=index, es_deadletter_index=f"{index}-dl"
+    )
+    assert apply_deletions(es_client, settings, []).applied == 0
+    # Neither index exists yet: every deletion is for an unknown post, nothing fails.
+    done = apply_deletions(es_client, settings, ["x:1", "x:1"], sleep=lambda _: None)
+    assert (done.applied, done.unknown, done.deadletters_removed) == (0, 1, 0)
+
+
+@pytest.mark.es
+def test_an_account_deletion_removes_every_post_of_the_author_and_their_dead_letters(
+    es_client: Any, es_url: str, indices: Any
+) -> None:
+    index = indices()
+    settings = Settings(
+        checkpoint_location="unused", es_url=es_url, es_index=index, es_deadletter_index=f"{index}-dl"
+    )
+    install(es_client, settings)
+    batch = [
+        row(id="1", offset=1, key="x:1", author_id="42"),
+        row(id="2", offset=2, key="x:2", author_id="42"),
+        row(id="3", offset=3, key="x:3", author_id="7"),
+        row(id="42", offset=4, key="x:42", author_id="7"),  # a post whose id is the account's: stays
+        {**deletion_row("42", offset=5), "op": "delete_author"},
+        {**deletion_row("999", offset=6), "op": "delete_author"},  # an account with no posts
+    ]
+    writer = PartitionWriter(es_client, settings, sleep=lambda _: None)
+    writer.write_rows(batch)
+    assert writer.stats.author_deletions == [["x", "42"], ["x", "999"]]
+    assert writer.stats.deletions == []
+    done = apply_deletions(
+        es_client,
+        settings,
+        writer.stats.deletions,
+        sleep=lambda _: None,
+        authors=writer.stats.author_deletions,
+    )
+    assert set(all_docs(es_client, index)) == {"x:3", "x:42"}
+    assert (done.applied, done.unknown) == (2, 1)

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from tweet_producer.events import Post, Rejected, Skipped
+from tweet_producer.events import Deletion, Post, Rejected, Skipped
 from tweet_producer.health import HealthServer
 from tweet_producer.metrics import Metrics
 from tweet_producer.publisher import Publisher
@@ -87,7 +87,7 @@ class ProducerApp:
         self.stop = threading.Event()
         self.publisher = Publisher(settings, self.metrics, self.stop)
         self.source: Source | None = None
-        self._queue: queue.Queue[Post | Rejected | Skipped | End] = queue.Queue(maxsize=QUEUE_SIZE)
+        self._queue: queue.Queue[Post | Deletion | Rejected | Skipped | End] = queue.Queue(maxsize=QUEUE_SIZE)
         self._abandon = threading.Event()
         self._deadline = math.inf
         self._position: int | None = None
@@ -118,7 +118,7 @@ class ProducerApp:
 
     # -- source thread -------------------------------------------------------------------
 
-    def _put(self, item: Post | Rejected | Skipped | End) -> bool:
+    def _put(self, item: Post | Deletion | Rejected | Skipped | End) -> bool:
         """Hand an item to the main thread; blocks while the queue is full (back-pressure).
 
         Gives up only when the shutdown drain is over (`_abandon`): an item read is an item
@@ -149,11 +149,16 @@ class ProducerApp:
 
     # -- main loop -----------------------------------------------------------------------
 
-    def _handle(self, item: Post | Rejected | Skipped) -> None:
+    def _handle(self, item: Post | Deletion | Rejected | Skipped) -> None:
         self.received += 1
         self.metrics.received.inc()
         if isinstance(item, Post):
             self.publisher.publish(item)
+            if item.position is not None:
+                self._position = item.position
+        elif isinstance(item, Deletion):
+            # Same topic, same key as the post: Kafka keeps it after the post's creation.
+            self.publisher.publish_deletion(item)
             if item.position is not None:
                 self._position = item.position
         elif isinstance(item, Skipped):
@@ -230,7 +235,7 @@ class ProducerApp:
             self._handle(item)
         return None
 
-    def _drain_nowait(self) -> Iterator[Post | Rejected | Skipped | End]:
+    def _drain_nowait(self) -> Iterator[Post | Deletion | Rejected | Skipped | End]:
         while True:
             try:
                 yield self._queue.get_nowait()

@@ -31,6 +31,8 @@ MAX_TIME_US = 253402300799999999
 InvalidRecord = contract.ContractError
 # A valid post: built only through contract.new_post, which checks every rule of event v1.
 Post = contract.Post
+# A post that must leave the index: built only through contract.new_deletion.
+Deletion = contract.Deletion
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,10 +223,10 @@ def stream_error_types(doc: Any) -> list[str] | None:
 BLUESKY_POST = "app.bsky.feed.post"
 
 
-def post_from_jetstream(doc: Any) -> Post | Skipped | None:
-    """A post from a Jetstream event; Skipped for a post without text (image-only,
-    link-only); None for events that are not post creations (identity, account, updates,
-    deletes, other collections)."""
+def post_from_jetstream(doc: Any) -> Post | Deletion | Skipped | None:
+    """A post from a Jetstream event; a Deletion for a post's delete commit; Skipped for a
+    post without text (image-only, link-only); None for events that are neither (identity,
+    account, updates, other collections)."""
     if not isinstance(doc, dict):
         raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
     if doc.get("kind") != "commit":
@@ -232,7 +234,11 @@ def post_from_jetstream(doc: Any) -> Post | Skipped | None:
     commit = doc.get("commit")
     if not isinstance(commit, dict):
         raise InvalidRecord("bad_shape", 'a commit event without a "commit" object')
-    if commit.get("operation") != "create" or commit.get("collection") != BLUESKY_POST:
+    if commit.get("collection") != BLUESKY_POST:
+        return None
+    if commit.get("operation") == "delete":
+        return deletion_from_jetstream(doc, commit)
+    if commit.get("operation") != "create":
         return None
     did = _required_str(doc, "did")
     rkey = _required_str(commit, "rkey", "commit.")
@@ -261,6 +267,102 @@ def post_from_jetstream(doc: Any) -> Post | Skipped | None:
         url=f"https://bsky.app/profile/{did}/post/{rkey}",
         position=time_us,
     )
+
+
+def deletion_from_jetstream(doc: dict[str, Any], commit: dict[str, Any]) -> Deletion:
+    """A delete commit of a post: the deletion event of `at://<did>/app.bsky.feed.post/<rkey>`
+    (the same id, so the same key, as its creation). `deleted_at` is the relay's time_us."""
+    did = _required_str(doc, "did")
+    rkey = _required_str(commit, "rkey", "commit.")
+    time_us = valid_time_us(doc.get("time_us"))
+    if time_us is None:
+        raise InvalidRecord("bad_value", "time_us must be a positive integer of microseconds up to year 9999")
+    return contract.new_deletion(
+        source="bluesky",
+        id=f"at://{did}/{BLUESKY_POST}/{rkey}",
+        reason="delete",
+        deleted_at=contract.time_from_micros(time_us) or "",
+        author_id=did,
+        position=time_us,
+    )
+
+
+# X's compliance streams (docs/deletions.md#x): one event per line, `{"data": {<event>: {...}}}`.
+# Post events name the post in `tweet` ({"id", "author_id"}); user events the account in `user`.
+X_POST_DELETIONS = ("delete", "drop", "withheld", "tweet_edit")
+X_USER_DELETIONS = ("user_delete", "user_protect", "user_suspend", "user_withheld")
+# Reverse events and changes that hold nothing of a stored post: nothing to do (we no longer
+# hold the text, so there is nothing to restore).
+X_NO_ACTION = (
+    "undrop",
+    "user_undelete",
+    "user_unprotect",
+    "user_unsuspend",
+    "user_profile_modification",
+    "scrub_geo",
+)
+
+
+def deletion_from_x_compliance(doc: Any) -> Deletion | Skipped:
+    """One X compliance event → the deletion of a post, or of an account's posts (`user_delete`,
+    `user_protect`, `user_suspend`, `user_withheld`), or Skipped (`no_action`: a reverse event,
+    nothing to restore). Unknown events and broken shapes are dead letters (`bad_shape`,
+    `missing_field`, `wrong_type`, `bad_value`).
+
+    `tweet_edit` removes the version the edit replaced: the id before `tweet.id` in
+    `edit_tweet_ids` (each edit's event removes its predecessor; the new version arrives as a
+    post of its own when it matches the stream), else `initial_tweet_id`."""
+    if not isinstance(doc, dict):
+        raise InvalidRecord("bad_shape", f"expected a JSON object, got {type(doc).__name__}")
+    data = doc.get("data")
+    if not isinstance(data, dict) or len(data) != 1:
+        raise InvalidRecord("bad_shape", 'expected {"data": {<event>: {...}}} with one compliance event')
+    ((kind, body),) = data.items()
+    if kind in X_NO_ACTION:
+        return Skipped("x", "no_action")
+    if not isinstance(body, dict):
+        raise InvalidRecord("bad_shape", f"data.{kind} must be an object")
+    if kind in X_USER_DELETIONS:
+        user = body.get("user")
+        if not isinstance(user, dict):
+            raise InvalidRecord("bad_shape", f"data.{kind}.user must be an object")
+        user_id = _required_str(user, "id", f"data.{kind}.user.")
+        # Account-level: `id` is the account, every post with that author_id goes (key x:author:<id>).
+        return contract.new_deletion(
+            source="x",
+            id=user_id,
+            reason=kind,
+            deleted_at=normalize_time(body.get("event_at"), f"data.{kind}.event_at"),
+            author_id=user_id,
+        )
+    if kind not in X_POST_DELETIONS:
+        raise InvalidRecord("bad_value", f"unknown compliance event {kind[:64]!r}")
+    tweet = body.get("tweet")
+    if not isinstance(tweet, dict):
+        raise InvalidRecord("bad_shape", f"data.{kind}.tweet must be an object")
+    post_id = _required_str(tweet, "id", f"data.{kind}.tweet.")
+    event_at = normalize_time(body.get("event_at"), f"data.{kind}.event_at")
+    if kind == "tweet_edit":
+        post_id = _replaced_version(body, post_id)
+    return contract.new_deletion(
+        source="x",
+        id=post_id,
+        reason=kind,
+        deleted_at=event_at,
+        author_id=_optional_str(tweet, "author_id", f"data.{kind}.tweet."),
+    )
+
+
+def _replaced_version(body: dict[str, Any], new_id: str) -> str:
+    versions = body.get("edit_tweet_ids")
+    if isinstance(versions, list) and new_id in versions:
+        at = versions.index(new_id)
+        if at > 0 and isinstance(versions[at - 1], str):
+            return str(versions[at - 1])
+    initial = _required_str(body, "initial_tweet_id", "data.tweet_edit.")
+    if initial == new_id:
+        raise InvalidRecord("bad_value", "data.tweet_edit names no replaced version")
+    return initial
 
 
 def raw_text(raw: bytes | str) -> str:
@@ -302,6 +404,7 @@ def _dumps(obj: dict[str, Any]) -> bytes:
 
 build_event = contract.event_dict
 event_value = contract.event_bytes
+deletion_value = contract.deletion_bytes
 
 
 def deadletter_record(rejected: Rejected, failed_at: str) -> dict[str, Any]:

@@ -71,6 +71,12 @@ class Metrics:
             ["source", "reason"],
             registry=r,
         )
+        self.deletions_published = Counter(
+            "producer_deletions_published",
+            "Deletion events Kafka acknowledged on KAFKA_TOPIC (a post deleted at the source; the job "
+            "removes it from the index).",
+            registry=r,
+        )
         self.deadletter_published = Counter(
             "producer_deadletter_published", "Dead-letter records Kafka acknowledged.", registry=r
         )

@@ -28,7 +28,16 @@ from typing import Any
 from kafka import KafkaProducer
 from kafka.errors import KafkaConfigurationError, KafkaTimeoutError
 
-from tweet_producer.events import Post, Rejected, deadletter_value, event_value, raw_text, utc_now
+from tweet_producer.events import (
+    Deletion,
+    Post,
+    Rejected,
+    deadletter_value,
+    deletion_value,
+    event_value,
+    raw_text,
+    utc_now,
+)
 from tweet_producer.metrics import Metrics
 from tweet_producer.partitioner import KeyPartitioner
 from tweet_producer.settings import Settings
@@ -98,6 +107,8 @@ class Record:
     key: bytes | None
     value: bytes
     is_post: bool
+    # A deletion event (on KAFKA_TOPIC, like posts; counted apart, dead-lettered like a post).
+    is_deletion: bool = False
 
     @property
     def size(self) -> int:
@@ -256,6 +267,10 @@ class Publisher:
         value = event_value(post, utc_now())
         self._send(Record(self._settings.kafka_topic, post.key, value, is_post=True))
 
+    def publish_deletion(self, deletion: Deletion) -> None:
+        value = deletion_value(deletion, utc_now())
+        self._send(Record(self._settings.kafka_topic, deletion.key, value, is_post=True, is_deletion=True))
+
     def deadletter(self, rejected: Rejected) -> None:
         self._metrics.invalid(rejected.reason)
         value = deadletter_value(rejected, utc_now())
@@ -287,7 +302,9 @@ class Publisher:
             self._done_bytes += record.size
         self._last_ok = now
         self._metrics.publish_latency.observe(now - started)
-        if record.is_post:
+        if record.is_deletion:
+            self._metrics.deletions_published.inc()
+        elif record.is_post:
             self._metrics.posts_published.inc()
             self._metrics.last_post_timestamp.set(time.time())
         else:

@@ -39,6 +39,7 @@ MAX_POST_BYTES_LIMIT = 512 * 1024
 class SourceKind(str, Enum):
     X_SAMPLE = "x-sample"
     X_FILTERED = "x-filtered"
+    X_COMPLIANCE = "x-compliance"
     BLUESKY = "bluesky"
     REPLAY = "replay"
     SYNTHETIC = "synthetic"
@@ -102,7 +103,8 @@ class Settings(KafkaClientSettings):
 
     x_api_base_url: str = Field(default="https://api.x.com", description="X API base URL (`http(s)://`).")
     x_bearer_token: SecretStr | None = Field(
-        default=None, description="X app bearer token; required for `x-sample` and `x-filtered`."
+        default=None,
+        description="X app bearer token; required for `x-sample`, `x-filtered` and `x-compliance`.",
     )
     x_bearer_token_file: Path | None = Field(
         default=None, description="File holding the X bearer token; wins over `X_BEARER_TOKEN`."
@@ -193,7 +195,8 @@ class Settings(KafkaClientSettings):
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
-        if self.source in (SourceKind.X_SAMPLE, SourceKind.X_FILTERED) and not self.x_bearer_token:
+        x_sources = (SourceKind.X_SAMPLE, SourceKind.X_FILTERED, SourceKind.X_COMPLIANCE)
+        if self.source in x_sources and not self.x_bearer_token:
             raise ValueError(
                 f"X_BEARER_TOKEN: SOURCE={self.source.value} needs an X API bearer token "
                 "in X_BEARER_TOKEN or X_BEARER_TOKEN_FILE"

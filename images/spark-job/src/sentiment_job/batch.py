@@ -13,7 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 from .settings import Settings
-from .sink import PartitionStats, PartitionWriter, merge_stats, shared_client
+from .sink import PartitionStats, PartitionWriter, apply_deletions, merge_stats, shared_client
 from .transform import prepare_pandas, score_pandas
 from .worker_setup import ack_task_header, prepare_worker
 
@@ -80,6 +80,15 @@ def warm_workers(spark: Any, settings: Settings) -> int:
 
 def process_batch(source: DataFrame, settings: Settings) -> PartitionStats:
     """Driver side: prepare, score and write one micro-batch of `transform.source_columns`
-    rows; raises if any partition could not write (the batch then fails and is replayed)."""
+    rows, then apply its deletion events; raises if any partition could not write or a
+    deletion failed (the batch then fails and is replayed: both steps are idempotent).
+
+    Deletions run after every partition has indexed, so a create and its deletion in one
+    batch end deleted even when two tasks read slices of the same Kafka partition."""
     rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
-    return merge_stats(row["stats"] for row in rows)
+    stats = merge_stats(row["stats"] for row in rows)
+    if stats.deletions or stats.author_deletions:
+        stats.deleted = apply_deletions(
+            shared_client(settings), settings, stats.deletions, authors=stats.author_deletions
+        )
+    return stats

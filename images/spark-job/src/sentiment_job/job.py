@@ -124,6 +124,16 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
             time.monotonic() - started,
             task_phases(stats),
         )
+        if stats.deletions or stats.author_deletions or stats.deletions_invalid:
+            log.info(
+                "batch %d: deletions: %d applied, %d for unknown posts, %d naming no post; "
+                "%d dead letters of deleted posts removed",
+                batch_id,
+                stats.deleted.applied,
+                stats.deleted.unknown,
+                stats.deletions_invalid,
+                stats.deleted.deadletters_removed,
+            )
 
     options = settings.kafka_options()
     # At least one task per core even when the topic has fewer partitions than there are cores.
@@ -153,7 +163,7 @@ def _first_line(exc: BaseException) -> str:
     exception whose first line only says which Java call failed."""
     text = str(exc).strip() or type(exc).__name__
     for line in text.splitlines():
-        if "SinkUnavailable:" in line or "DeadLetterRefused:" in line:
+        if "SinkUnavailable:" in line or "DeadLetterRefused:" in line or "DeletionFailed:" in line:
             return line.strip()[:500]
     return text.splitlines()[0][:500]
 

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PREFIX = "sentiment_job"
 LABELS = ("Negative", "Neutral", "Positive", "Unsupported")
+DELETION_OUTCOMES = ("applied", "unknown_post", "invalid")
 LANGUAGE_OUTCOMES = ("scored", "unsupported")
 BATCH_DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 
@@ -134,11 +135,26 @@ class JobMetrics:
             "Micro-batches that raised (they are retried from the checkpoint).",
             registry=r,
         )
+        self.deletions = Counter(
+            f"{PREFIX}_deletions",
+            "Deletion events applied, by outcome: `applied` (the document was removed), `unknown_post` (no "
+            "such document: never indexed, dead-lettered, or already deleted by a replay), `invalid` (names "
+            "no post; never dead-lettered).",
+            ["outcome"],
+            registry=r,
+        )
+        self.deadletters_removed = Counter(
+            f"{PREFIX}_deadletters_removed",
+            "Dead-letter records removed because their post was deleted.",
+            registry=r,
+        )
         # Present from the start, so rate() and dashboards see zeros rather than nothing.
         for label in LABELS:
             self.indexed.labels(sentiment=label)
         for reason in REASONS:
             self.deadlettered.labels(reason=reason)
+        for outcome in DELETION_OUTCOMES:
+            self.deletions.labels(outcome=outcome)
         for lang in (*METRIC_LANGUAGES, OTHER_LANGUAGE):
             for outcome in LANGUAGE_OUTCOMES:
                 self.by_language.labels(lang=lang, outcome=outcome)
@@ -160,6 +176,10 @@ class JobMetrics:
             self.es_blocked.inc(stats.blocked_seconds)
         if stats.latency_count:
             self.latency.add(stats.latency_buckets, stats.latency_sum)
+        self.deletions.labels(outcome="applied").inc(stats.deleted.applied)
+        self.deletions.labels(outcome="unknown_post").inc(stats.deleted.unknown)
+        self.deletions.labels(outcome="invalid").inc(stats.deletions_invalid)
+        self.deadletters_removed.inc(stats.deleted.deadletters_removed)
 
     def record_progress(self, progress: Any, topic: str, now: float | None = None) -> None:
         """One `StreamingQueryProgress` (or anything with the same attributes)."""

@@ -15,7 +15,11 @@ stats record per partition goes back to the driver. The rules:
   the retry budget, logging each wait; the batch resumes when the block lifts;
 * any other per-document failure (400 mapping errors and the like) cannot succeed on
   retry: the record goes to the dead-letter index with the reason, and the batch goes on;
-* a dead letter itself refused means the dead-letter index is broken: the batch fails.
+* a dead letter itself refused means the dead-letter index is broken: the batch fails;
+* a deletion event is not written by the partition: its `_id` goes back to the driver with
+  the stats, and `apply_deletions` removes the documents and dead letters once every
+  partition of the micro-batch has indexed (so a post created and deleted in one batch, even
+  in two tasks reading slices of one Kafka partition, ends deleted).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from typing import Any
 from tweet_sentiment_common import contract
 
 from .settings import Settings
+from .transform import DELETE_AUTHOR_OP, DELETE_OP
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +283,15 @@ def bulk_with_retries(
 
 
 @dataclass
+class DeletionStats:
+    """What `apply_deletions` did for one micro-batch."""
+
+    applied: int = 0  # documents removed
+    unknown: int = 0  # deletions naming a post the index does not hold (never seen, or already gone)
+    deadletters_removed: int = 0  # dead-letter records of deleted posts removed
+
+
+@dataclass
 class PartitionStats:
     """What one partition did; summed on the driver into the Prometheus metrics."""
 
@@ -290,6 +304,14 @@ class PartitionStats:
     phase_seconds: dict[str, float] = field(default_factory=dict)
     # Seconds spent waiting for an Elasticsearch write block to lift (flood-stage watermark).
     blocked_seconds: float = 0.0
+    # `_id`s of the posts the batch's deletion events name, in offset order (applied on the driver).
+    deletions: list[str] = field(default_factory=list)
+    # Account-level deletions: [source, author id] pairs (every post of the account goes).
+    author_deletions: list[list[str]] = field(default_factory=list)
+    # Deletion events that name no post (no usable source/id): counted, never dead-lettered.
+    deletions_invalid: int = 0
+    # Set on the driver by `apply_deletions` (not sent by the partitions).
+    deleted: DeletionStats = field(default_factory=DeletionStats)
     # Indexed documents by `language_label`: scored (a sentiment) and `Unsupported`.
     scored_by_lang: Counter[str] = field(default_factory=Counter)
     unsupported_by_lang: Counter[str] = field(default_factory=Counter)
@@ -322,6 +344,9 @@ class PartitionStats:
         self.latency_sum += other.latency_sum
         for phase, seconds in other.phase_seconds.items():
             self.phase_seconds[phase] = self.phase_seconds.get(phase, 0.0) + seconds
+        self.deletions.extend(other.deletions)
+        self.author_deletions.extend(other.author_deletions)
+        self.deletions_invalid += other.deletions_invalid
         self.scored_by_lang.update(other.scored_by_lang)
         self.unsupported_by_lang.update(other.unsupported_by_lang)
         self.blocked_seconds += other.blocked_seconds
@@ -336,6 +361,9 @@ class PartitionStats:
                 "latency_buckets": self.latency_buckets,
                 "latency_sum": self.latency_sum,
                 "phase_seconds": self.phase_seconds,
+                "deletions": self.deletions,
+                "author_deletions": self.author_deletions,
+                "deletions_invalid": self.deletions_invalid,
                 "scored_by_lang": self.scored_by_lang,
                 "unsupported_by_lang": self.unsupported_by_lang,
                 "blocked_seconds": self.blocked_seconds,
@@ -352,6 +380,9 @@ class PartitionStats:
             latency_buckets=list(data["latency_buckets"]),
             latency_sum=float(data["latency_sum"]),
             phase_seconds={k: float(v) for k, v in data.get("phase_seconds", {}).items()},
+            deletions=[str(k) for k in data.get("deletions", [])],
+            author_deletions=[[str(s), str(a)] for s, a in data.get("author_deletions", [])],
+            deletions_invalid=int(data.get("deletions_invalid", 0)),
             scored_by_lang=Counter(data.get("scored_by_lang", {})),
             unsupported_by_lang=Counter(data.get("unsupported_by_lang", {})),
             blocked_seconds=float(data.get("blocked_seconds", 0.0)),
@@ -392,7 +423,9 @@ class PartitionWriter:
         now = utc_iso(self.clock())
         actions, dead = [], []
         for row in rows:
-            if row.get("reason"):
+            if row.get("op") in (DELETE_OP, DELETE_AUTHOR_OP):
+                self._deletion(row)
+            elif row.get("reason"):
                 dead.append((row, str(row["reason"]), row.get("error")))
             else:
                 actions.append((row, document_action(s.es_index, row, now)))
@@ -413,6 +446,16 @@ class PartitionWriter:
                     dead.append((row, "es_rejected", f"HTTP {outcome.status} {outcome.error}"))
         if dead:
             self._write_deadletters(dead, now)
+
+    def _deletion(self, row: Mapping[str, Any]) -> None:
+        source, post_id = _clean(row.get("source")), _clean(row.get("id"))
+        if isinstance(source, str) and isinstance(post_id, str):
+            if row.get("op") == DELETE_AUTHOR_OP:
+                self.stats.author_deletions.append([source, post_id])
+            else:
+                self.stats.deletions.append(document_id(source, post_id))
+        else:
+            self.stats.deletions_invalid += 1
 
     def _write_deadletters(self, dead: Sequence[tuple[Mapping[str, Any], str, str | None]], now: str) -> None:
         s = self.settings
@@ -462,3 +505,168 @@ def rows_of(frames: Iterator[Any]) -> Iterator[dict[str, Any]]:
     """pandas frames → row dicts (NaN/NaT kept; `_clean` handles them when building docs)."""
     for pdf in frames:
         yield from pdf.to_dict("records")
+
+
+# --- deletions ------------------------------------------------------------------------
+
+# Keys per search of the dead-letter index (a `terms` query's size stays far below
+# Elasticsearch's 65,536-term limit).
+DEADLETTER_DELETE_CHUNK = 1000
+# Dead letters fetched per chunk of keys: a post has one (a replay overwrites it) or a few
+# (the producer sent it twice); far more than that many would be removed by the next deletion.
+DEADLETTER_SEARCH_SIZE = 10_000
+
+
+class DeletionFailed(RuntimeError):
+    """Elasticsearch refused a delete for a reason other than "not found": fail the batch
+    (it is replayed from the checkpoint, and a delete applied twice is harmless)."""
+
+
+def delete_action(index: str, doc_id: str) -> dict[str, Any]:
+    return {"_op_type": "delete", "_index": index, "_id": doc_id}
+
+
+def apply_deletions(
+    client: Any,
+    settings: Settings,
+    doc_ids: Sequence[str],
+    sleep: Callable[[float], None] = time.sleep,
+    authors: Sequence[Sequence[str]] = (),
+) -> DeletionStats:
+    """Remove the documents `doc_ids` and every dead letter whose Kafka key is one of them.
+
+    Idempotent (a replayed batch deletes again: `unknown`), so exactly-once in effect. Run on
+    the driver after every partition of the batch has indexed its posts. A 404 is a deletion
+    for an unknown post, never a dead letter; transient failures are retried, then the batch
+    fails (`SinkUnavailable`)."""
+    stats = DeletionStats()
+    s = settings
+    # An account's posts: found by `source` + `author_id`, then deleted by `_id` like any post.
+    found, without_posts = _posts_of_authors(client, s, authors, sleep)
+    stats.unknown += without_posts
+    unique = list(dict.fromkeys([*doc_ids, *found]))
+    if not unique:
+        return stats
+    actions = [delete_action(s.es_index, doc_id) for doc_id in unique]
+    for doc_id, outcome in zip(
+        unique, bulk_with_retries(client, actions, s.es_max_retries, sleep), strict=True
+    ):
+        if outcome.ok:
+            stats.applied += 1
+        elif outcome.status == 404:
+            stats.unknown += 1
+        else:
+            raise DeletionFailed(f"deleting {doc_id} failed: HTTP {outcome.status} {outcome.error}")
+    stats.deadletters_removed = _delete_deadletters(client, s, unique, sleep)
+    return stats
+
+
+def _posts_of_authors(
+    client: Any, settings: Settings, authors: Sequence[Sequence[str]], sleep: Callable[[float], None]
+) -> tuple[list[str], int]:
+    """(`_id`s of the documents of these accounts (`source` + `author_id`), how many accounts
+    have none), after a refresh so this batch's own documents are found."""
+    from elasticsearch import ApiError, TransportError
+
+    found: list[str] = []
+    without_posts = 0
+    for source, author in dict.fromkeys(tuple(a) for a in authors):
+        before = len(found)
+        query = {"bool": {"filter": [{"term": {"source": source}}, {"term": {"author_id": author}}]}}
+        search_after: list[Any] | None = None
+        problem = ""
+        attempt = 0
+        while True:
+            if attempt:
+                sleep(backoff_seconds(attempt - 1))
+            try:
+                if search_after is None:
+                    client.indices.refresh(index=settings.es_index)
+                answer = client.search(
+                    index=settings.es_index,
+                    query=query,
+                    size=DEADLETTER_SEARCH_SIZE,
+                    source=False,
+                    sort=["_doc"],
+                    track_total_hits=False,
+                    search_after=search_after,
+                )
+            except ApiError as exc:
+                if exc.status_code == 404:  # no index yet: no posts
+                    break
+                if classify_status(exc.status_code) != "retry" or attempt >= settings.es_max_retries:
+                    raise SinkUnavailable(f"finding the posts of {source}:{author} failed: {exc}") from exc
+                attempt += 1
+                continue
+            except TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                if attempt >= settings.es_max_retries:
+                    raise SinkUnavailable(
+                        f"finding the posts of {source}:{author} kept failing: {problem}"
+                    ) from exc
+                attempt += 1
+                continue
+            hits = answer["hits"]["hits"]
+            found.extend(hit["_id"] for hit in hits)
+            if len(hits) < DEADLETTER_SEARCH_SIZE:
+                break
+            search_after = hits[-1]["sort"]
+            attempt = 0
+        without_posts += len(found) == before
+    return found, without_posts
+
+
+def _delete_deadletters(
+    client: Any, settings: Settings, doc_ids: Sequence[str], sleep: Callable[[float], None]
+) -> int:
+    """Remove the dead letters whose `key` (the Kafka key: the post's `<source>:<id>`) is one of
+    `doc_ids`: a refresh (so this batch's own dead letters are seen), a `terms` search for their
+    `_id`s, a bulk delete. Not `_delete_by_query`: it needs Elasticsearch's reindex module, which
+    a minimal distribution lacks, and a post has one dead letter or a few."""
+    from elasticsearch import ApiError, TransportError
+
+    index = settings.es_deadletter_index
+    found: list[str] = []
+    for start in range(0, len(doc_ids), DEADLETTER_DELETE_CHUNK):
+        keys = list(doc_ids[start : start + DEADLETTER_DELETE_CHUNK])
+        problem = ""
+        for attempt in range(settings.es_max_retries + 1):
+            if attempt:
+                sleep(backoff_seconds(attempt - 1))
+            try:
+                client.indices.refresh(index=index)
+                answer = client.search(
+                    index=index,
+                    query={"terms": {"key": keys}},
+                    size=DEADLETTER_SEARCH_SIZE,
+                    source=False,
+                    track_total_hits=False,
+                )
+            except ApiError as exc:
+                if exc.status_code == 404:  # no dead-letter index (yet): nothing to remove
+                    return 0
+                if classify_status(exc.status_code) != "retry":
+                    raise
+                problem = f"HTTP {exc.status_code}"
+                continue
+            except TransportError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+            found.extend(hit["_id"] for hit in answer["hits"]["hits"])
+            break
+        else:
+            raise SinkUnavailable(f"finding the dead letters of deleted posts kept failing: {problem}")
+    if not found:
+        return 0
+    actions = [delete_action(index, _id) for _id in found]
+    removed = 0
+    for _id, outcome in zip(
+        found, bulk_with_retries(client, actions, settings.es_max_retries, sleep), strict=True
+    ):
+        if outcome.ok:
+            removed += 1
+        elif outcome.status != 404:
+            raise DeletionFailed(
+                f"deleting the dead letter {_id} failed: HTTP {outcome.status} {outcome.error}"
+            )
+    return removed

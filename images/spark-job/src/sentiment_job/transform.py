@@ -45,7 +45,7 @@ REASONS = contract.JOB_REASONS
 DOC_COLUMNS = tuple(f for f in contract.DOCUMENT_FIELDS if f not in contract.WRITE_TIME_FIELDS)
 # Columns of a dead letter the transform computes (the writer adds failed_at).
 DEADLETTER_COLUMNS = tuple(f for f in contract.JOB_DEADLETTER_FIELDS if f not in contract.WRITE_TIME_FIELDS)
-_KAFKA_DDL = "raw STRING, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
+_KAFKA_DDL = "raw STRING, key STRING, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
 # The document columns the transform fills (strings), then the ones scoring adds.
 _PREPARED_DOC = tuple(f for f in DOC_COLUMNS if f in contract.EVENT_FIELDS_INDEXED or f == "clean_text")
 SCORE_COLUMNS = tuple(f for f in DOC_COLUMNS if f not in _PREPARED_DOC)
@@ -71,16 +71,22 @@ def _ddl(fields: tuple[str, ...]) -> str:
     return ", ".join(f"{name} {spark_type(name)}" for name in fields)
 
 
-PREPARED_DDL = f"{_KAFKA_DDL}, {_ddl(_PREPARED_DOC)}, ingested_at_epoch DOUBLE, reason STRING, error STRING"
+# `op` is `delete` for a deletion event (its `id`/`source` name the post to remove), null for a post.
+PREPARED_DDL = (
+    f"{_KAFKA_DDL}, {_ddl(_PREPARED_DOC)}, ingested_at_epoch DOUBLE, reason STRING, error STRING, op STRING"
+)
+DELETE_OP = "delete"
+# An account-level deletion: `id` is the account (docs/deletions.md), all its posts go.
+DELETE_AUTHOR_OP = "delete_author"
 SCORED_DDL = f"{PREPARED_DDL}, {_ddl(SCORE_COLUMNS)}"
 
 
 # The Kafka columns, selected in the JVM (no parsing there: the one Python pass does it).
-SOURCE_DDL = "value BINARY, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
+SOURCE_DDL = "value BINARY, key STRING, topic STRING, partition INT, offset BIGINT, kafka_timestamp STRING"
 
 
 def source_columns(df: DataFrame) -> DataFrame:
-    """Kafka-shaped rows (`value` binary or string; `topic`, `partition`, `offset`,
+    """Kafka-shaped rows (`value` binary or string; `key`, `topic`, `partition`, `offset`,
     `timestamp` when present) → SOURCE_DDL rows, for `prepare_pandas`."""
     from pyspark.sql import functions as F
 
@@ -91,6 +97,7 @@ def source_columns(df: DataFrame) -> DataFrame:
 
     return df.select(
         F.col("value").cast("binary").alias("value"),
+        kafka("key", "string").alias("key"),
         kafka("topic", "string").alias("topic"),
         kafka("partition", "int").alias("partition"),
         kafka("offset", "bigint").alias("offset"),
@@ -128,6 +135,7 @@ def prepare_row(value: bytes | None) -> dict[str, Any]:
             "lang": contract.UNDETERMINED_LANG,
             "reason": "internal_error",
             "error": f"{type(exc).__name__}: {exc}"[:500],
+            "op": None,
         }
 
 
@@ -137,6 +145,8 @@ def _prepare_row(value: bytes | None) -> dict[str, Any]:
         failed: tuple[str, str] = ("bad_json", "the record has no value (empty or a tombstone)")
     elif not utf8:
         failed = ("bad_encoding", "the value is not valid UTF-8")
+    elif contract.is_deletion(event):
+        return _deletion_row(raw, event)
     else:
         try:
             post, ingested = contract.check_event(event)
@@ -150,11 +160,13 @@ def _prepare_row(value: bytes | None) -> dict[str, Any]:
                 "text": post.text,
                 "clean_text": clean_text(post.text),
                 "lang": post.lang,
+                "author_id": post.author_id,
                 "created_at": post.created_at,
                 "ingested_at": contract.format_time(ingested),
                 "ingested_at_epoch": ingested.timestamp(),
                 "reason": None,
                 "error": None,
+                "op": None,
             }
     # A dead letter keeps what can be read of the record, for the dead-letter index.
     fields: dict[str, Any] = event if isinstance(event, dict) else {}
@@ -172,17 +184,43 @@ def _prepare_row(value: bytes | None) -> dict[str, Any]:
         "text": string("text"),
         "clean_text": None,
         "lang": contract.normalize_lang(fields.get("lang")),
+        "author_id": string("author_id"),
         "created_at": created,
         "ingested_at": contract.format_time(ingested_moment) if ingested_moment else None,
         "ingested_at_epoch": ingested_moment.timestamp() if ingested_moment else None,
         "reason": failed[0],
         "error": failed[1],
+        "op": None,
+    }
+
+
+def _deletion_row(raw: str, event: object) -> dict[str, Any]:
+    """A deletion event → a row with `op` = delete naming the post (`source`, `id`), never a
+    dead letter: one that names no post (`contract.deletion_target` is None) keeps a null `id`
+    and the writer counts it as `invalid`. No text is read or kept."""
+    fields: dict[str, Any] = event if isinstance(event, dict) else {}
+    author = contract.deletion_author(event)
+    if author is not None:
+        return dict.fromkeys(_ROW_FIELDS) | {
+            "raw": raw,
+            "id": author[1],
+            "source": author[0],
+            "lang": contract.UNDETERMINED_LANG,
+            "op": DELETE_AUTHOR_OP,
+        }
+    target = contract.deletion_target(event)
+    return dict.fromkeys(_ROW_FIELDS) | {
+        "raw": raw,
+        "id": fields["id"] if target else None,
+        "source": fields["source"] if target else None,
+        "lang": contract.UNDETERMINED_LANG,
+        "op": DELETE_OP,
     }
 
 
 _PREPARED_COLUMNS = tuple(part.split()[0] for part in PREPARED_DDL.split(", "))
 _ROW_FIELDS = tuple(
-    c for c in _PREPARED_COLUMNS if c not in ("topic", "partition", "offset", "kafka_timestamp")
+    c for c in _PREPARED_COLUMNS if c not in ("key", "topic", "partition", "offset", "kafka_timestamp")
 )
 
 
@@ -192,8 +230,8 @@ def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
 
     rows = [prepare_row(v) for v in pdf["value"]]
     out = pd.DataFrame.from_records(rows, columns=[c for c in _PREPARED_COLUMNS if c not in pdf.columns])
-    for name in ("topic", "partition", "offset", "kafka_timestamp"):
-        out[name] = pdf[name].to_numpy()
+    for name in ("key", "topic", "partition", "offset", "kafka_timestamp"):
+        out[name] = pdf[name].to_numpy() if name in pdf.columns else None
     return out[list(_PREPARED_COLUMNS)]
 
 
@@ -245,7 +283,7 @@ def score_pandas(
     for name in _ANALYZER_COLUMNS:
         out[name] = None if name in _TEXT_ANALYZER_COLUMNS else np.nan
     out["model"] = None
-    ok = out["reason"].isna().to_numpy()
+    ok = _posts(out).to_numpy()
     if not ok.any():
         return out
     positions = np.flatnonzero(ok)
@@ -262,9 +300,15 @@ def score_pandas(
             except Exception as exc:  # one bad post must not fail the batch
                 out.iloc[pos, _column(out, "reason")] = "sentiment_error"
                 out.iloc[pos, _column(out, "error")] = f"{type(exc).__name__}: {exc}"[:500]
-    scored = out["reason"].isna()
-    out.loc[scored, "model"] = model
+    out.loc[_posts(out), "model"] = model
     return out
+
+
+def _posts(frame: pd.DataFrame) -> pd.Series:
+    """Rows that are posts to score: no `reason`, and not a deletion (`op`; a frame built
+    without the column, e.g. by a caller of score_pandas, has none)."""
+    posts = frame["reason"].isna()
+    return posts & frame["op"].isna() if "op" in frame.columns else posts
 
 
 def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None:
@@ -314,6 +358,6 @@ def enrich(df: DataFrame, settings: Settings) -> tuple[DataFrame, DataFrame]:
     from pyspark.sql import functions as F
 
     scored = score(df, settings)
-    docs = scored.where(F.col("reason").isNull()).select(*DOC_COLUMNS)
+    docs = scored.where(F.col("reason").isNull() & F.col("op").isNull()).select(*DOC_COLUMNS)
     dead = scored.where(F.col("reason").isNotNull()).select(*DEADLETTER_COLUMNS)
     return docs, dead

@@ -143,7 +143,9 @@ LABELS: tuple[Label, ...] = get_args(Label)
 # link-only and embed-only posts; X media-only posts) is not a text post: it is SKIPPED
 # and counted in producer_records_skipped_total{source,reason}, never dead-lettered.
 # A text that is absent or not a string is still a dead letter (the source changed).
-SkipReason = Literal["no_text"]
+# `no_action`: an X compliance event with nothing to do (docs/deletions.md): a reverse event
+# (undrop, user_undelete...) has nothing to restore, as the text is gone.
+SkipReason = Literal["no_text", "no_action"]
 SKIP_REASONS: tuple[str, ...] = get_args(SkipReason)
 
 
@@ -457,6 +459,175 @@ def check_event(event: object) -> tuple[Post, datetime]:
     return post, ingested
 
 
+# --- deletions: the second kind of event -----------------------------------------------
+# A post its author deleted (or the platform took down) must leave the index. The producer
+# publishes a *deletion event* on the same topic, with the same key `<source>:<id>` as the
+# post, so Kafka keeps it after the post's creation on one partition. It carries ids and
+# times, never a text. Post events have no `kind` field (event v1 is unchanged); a deletion
+# has `"kind": "delete"` and a version of its own (deletion v1). The job tells the two apart
+# with one dict lookup.
+KIND_FIELD = "kind"
+DELETION_KIND = "delete"
+DELETION_SCHEMA_VERSION = 1
+# Why the post goes. Bluesky sends `delete` (a delete commit); the X compliance streams'
+# event names are kept as they are (docs/event-schema.md says what each one does).
+DeletionReason = Literal[
+    "delete",
+    "drop",
+    "withheld",
+    "tweet_edit",
+    "user_delete",
+    "user_protect",
+    "user_suspend",
+    "user_withheld",
+]
+DELETION_REASONS: tuple[str, ...] = get_args(DeletionReason)
+# Account-level reasons: the deletion's `id` is the account's id, and every post whose
+# `author_id` it is goes (not one document). Keyed `<source>:author:<id>`, never a post's key.
+AUTHOR_REASONS: tuple[str, ...] = ("user_delete", "user_protect", "user_suspend", "user_withheld")
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """A valid deletion event's content (all but `schema_version`, `kind`, `ingested_at`).
+    Built only by `new_deletion`, which checks every rule."""
+
+    source: str
+    id: str
+    reason: str
+    deleted_at: str
+    author_id: str | None = None
+    # Where the producer's source read it (Jetstream's time_us): not part of the event.
+    position: int | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> bytes:
+        """The Kafka key: the post's own, `<source>:<id>` in UTF-8; for an account-level
+        deletion `<source>:author:<id>` (one key per account: its deletions stay in order)."""
+        if self.reason in AUTHOR_REASONS:
+            return f"{self.source}:author:{self.id}".encode()
+        return document_id(self.source, self.id).encode("utf-8")
+
+
+def new_deletion(
+    *,
+    source: str,
+    id: str,
+    reason: str,
+    deleted_at: str,
+    author_id: str | None = None,
+    position: int | None = None,
+) -> Deletion:
+    """A deletion that passes every rule of deletion v1, or ContractError."""
+    if source not in SOURCES:
+        raise ContractError("bad_value", f"source must be one of {', '.join(SOURCES)}, got {excerpt(source)}")
+    if is_blank(id):
+        raise ContractError("missing_field", "id is missing or blank")
+    check_id(source, id)
+    if reason not in DELETION_REASONS:
+        raise ContractError(
+            "bad_value", f"reason must be one of {', '.join(DELETION_REASONS)}, got {excerpt(reason)}"
+        )
+    deleted = canonical_time(deleted_at)
+    if deleted is None:
+        raise ContractError(
+            "bad_value", f"deleted_at must be an RFC 3339 timestamp, got {excerpt(deleted_at)}"
+        )
+    if author_id is not None:
+        if is_blank(author_id):
+            raise ContractError("missing_field", "author_id is blank (omit it when unknown)")
+        _unicode(author_id, "author_id")
+    return Deletion(source, id, reason, deleted, author_id, position)
+
+
+def deletion_dict(deletion: Deletion, ingested_at: str) -> dict[str, Any]:
+    """The deletion v1 event (optional fields omitted, not null)."""
+    event: dict[str, Any] = {
+        "schema_version": DELETION_SCHEMA_VERSION,
+        KIND_FIELD: DELETION_KIND,
+        "id": deletion.id,
+        "source": deletion.source,
+        "reason": deletion.reason,
+        "deleted_at": deletion.deleted_at,
+        "ingested_at": ingested_at,
+    }
+    if deletion.author_id is not None:
+        event["author_id"] = deletion.author_id
+    return event
+
+
+def deletion_bytes(deletion: Deletion, ingested_at: str) -> bytes:
+    """The Kafka value of a deletion: compact JSON in UTF-8."""
+    return json.dumps(deletion_dict(deletion, ingested_at), ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
+
+
+def is_deletion(event: object) -> bool:
+    """Whether a decoded Kafka value is a deletion event (`"kind": "delete"`); post events
+    have no `kind`. The job's one test per record, before any other rule."""
+    return isinstance(event, dict) and event.get(KIND_FIELD) == DELETION_KIND
+
+
+def check_deletion(event: object) -> tuple[Deletion, datetime]:
+    """A decoded deletion event → (the deletion, its `ingested_at`), or ContractError with the
+    first rule it breaks (the `DeletionEvent` model's check)."""
+    if not is_deletion(event):
+        raise ContractError("bad_value", f'{KIND_FIELD} must be "{DELETION_KIND}"')
+    assert isinstance(event, dict)
+    version = event.get("schema_version")
+    if type(version) is not int or version != DELETION_SCHEMA_VERSION:
+        raise ContractError(
+            "unsupported_schema_version",
+            f"schema_version must be {DELETION_SCHEMA_VERSION}, got {excerpt(version)}",
+        )
+    deletion = new_deletion(
+        source=_required(event, "source"),
+        id=_required(event, "id"),
+        reason=_required(event, "reason"),
+        deleted_at=_required(event, "deleted_at"),
+        author_id=_optional(event, "author_id"),
+    )
+    ingested_text = _required(event, "ingested_at")
+    ingested = parse_time(ingested_text)
+    if ingested is None:
+        raise ContractError(
+            "bad_value", f"ingested_at must be an RFC 3339 timestamp, got {excerpt(ingested_text)}"
+        )
+    return deletion, ingested
+
+
+def deletion_author(event: object) -> tuple[str, str] | None:
+    """(source, author id) when a deletion event is account-level (`reason` in
+    AUTHOR_REASONS) and names an account, else None."""
+    if not isinstance(event, dict) or event.get("reason") not in AUTHOR_REASONS:
+        return None
+    source, author = event.get("source"), event.get("id")
+    if source not in SOURCES or not isinstance(author, str) or is_blank(author) or not valid_unicode(author):
+        return None
+    assert isinstance(source, str)
+    return source, author
+
+
+def deletion_target(event: object) -> str | None:
+    """The `_id` (`<source>:<id>`) a deletion event removes, or None when it names no post.
+
+    The job applies a deletion whenever it names a post, even if another field breaks a rule
+    (an unknown `reason`, a bad `deleted_at`, a newer `schema_version`): erring towards
+    deleting is the safe side. A deletion is never dead-lettered."""
+    if not isinstance(event, dict) or event.get("reason") in AUTHOR_REASONS:
+        return None
+    source, post_id = event.get("source"), event.get("id")
+    if source not in SOURCES or not isinstance(post_id, str) or is_blank(post_id):
+        return None
+    assert isinstance(source, str)
+    try:
+        check_id(source, post_id)
+    except ContractError:
+        return None
+    return document_id(source, post_id)
+
+
 # --- the models -----------------------------------------------------------------------
 
 
@@ -527,6 +698,56 @@ class Event(BaseModel):
         return self
 
 
+class DeletionEvent(BaseModel):
+    """A post that must leave the index: its author deleted it, or the platform took it down
+    (value of a message on KAFKA_TOPIC, beside the post events). The key is the post's own,
+    `<source>:<id>`, so Kafka keeps it after the post on one partition. No text, ever."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="Deletion event v1")
+
+    schema_version: Literal[1] = Field(
+        description="Version of the deletion shape, always `1` (versioned apart from post events)."
+    )
+    kind: Literal["delete"] = Field(
+        description="Always `delete`: what tells a deletion from a post event (which has no `kind`)."
+    )
+    id: str = Field(
+        description="The deleted post's id, as in its post event (`<source>:<id>` is the Kafka key and the "
+        "document's `_id`); for the account-level reasons (`user_delete`, `user_protect`, `user_suspend`, "
+        "`user_withheld`) the account's id, and every post whose `author_id` it is goes (key "
+        "`<source>:author:<id>`).",
+        min_length=1,
+        max_length=MAX_ID_BYTES,
+    )
+    source: Source = Field(description="The post's source.")
+    reason: DeletionReason = Field(
+        description="Why it goes: `delete` (the author deleted it: Bluesky delete commits, X `delete`), or "
+        "the X compliance event that removed it (`drop`, `withheld`, `tweet_edit`, `user_*`)."
+    )
+    deleted_at: Timestamp = _time(
+        "When the source says the post was deleted (Jetstream's `time_us`, X's `timestamp_ms`): RFC 3339, "
+        "UTC, millisecond precision."
+    )
+    ingested_at: Timestamp = _time(
+        "When the producer read the deletion: RFC 3339, UTC, millisecond precision."
+    )
+    # As in `Event`: null is "unknown", and the length constraint applies to the str arm only.
+    author_id: Annotated[str, StringConstraints(min_length=1)] | None = Field(
+        default=None,
+        description="The author's id (X user id, Bluesky DID) when the source says it; omitted (or null) when "
+        "unknown.",
+        json_schema_extra=_no_default,
+    )
+
+    @model_validator(mode="after")
+    def _the_rules(self) -> DeletionEvent:
+        try:
+            check_deletion(self.model_dump(exclude_none=True))
+        except ContractError as exc:
+            raise ValueError(f"{exc.reason}: {exc.detail}") from None
+        return self
+
+
 class ProducerDeadLetter(BaseModel):
     """A record the producer could not turn into a valid event (value of a message on
     KAFKA_DLQ_TOPIC)."""
@@ -564,6 +785,11 @@ class Document(BaseModel):
         "removed; `#` dropped from hashtags; white space folded. The analyzer reads its first 2,000 characters."
     )
     lang: str = Field(description="The event's BCP-47 tag, `und` when unknown.")
+    author_id: str | None = Field(
+        default=None,
+        description="The event's `author_id` (X user id, Bluesky DID), null when unknown: what an "
+        "account-level deletion removes posts by.",
+    )
     created_at: Timestamp = _time("When the author posted it (the event's `created_at`).")
     ingested_at: Timestamp = _time("When the producer read it (the event's `ingested_at`).")
     indexed_at: Timestamp = _time(
@@ -602,6 +828,10 @@ class JobDeadLetter(BaseModel):
     raw: str | None = Field(
         description="The Kafka value as text (bytes that are not UTF-8 replaced); null for a tombstone."
     )
+    key: str | None = Field(
+        description="The Kafka key as text (`<source>:<id>` from our producer): a deletion of that post "
+        "removes this dead letter too. Null for a record without a key.",
+    )
     # A runtime-built Literal, as above.
     reason: Literal[JOB_REASONS] = Field(  # type: ignore[valid-type]
         description="Machine-readable cause: one of the dead-letter reasons the job uses (also the `reason` "
@@ -619,6 +849,7 @@ EVENT_FIELDS: tuple[str, ...] = tuple(Event.model_fields)
 DOCUMENT_FIELDS: tuple[str, ...] = tuple(Document.model_fields)
 JOB_DEADLETTER_FIELDS: tuple[str, ...] = tuple(JobDeadLetter.model_fields)
 PRODUCER_DEADLETTER_FIELDS: tuple[str, ...] = tuple(ProducerDeadLetter.model_fields)
+DELETION_FIELDS: tuple[str, ...] = tuple(DeletionEvent.model_fields)
 # The event fields a document is made of (what the job reads from each event).
 EVENT_FIELDS_INDEXED: tuple[str, ...] = tuple(f for f in EVENT_FIELDS if f in Document.model_fields)
 # Fields the writer adds when it writes (not computed by the transform).
@@ -652,6 +883,7 @@ def json_schemas() -> dict[str, dict[str, Any]]:
     return {
         "event-v1.schema.json": _json_schema(Event, "event-v1.schema.json"),
         "deadletter-v1.schema.json": _json_schema(ProducerDeadLetter, "deadletter-v1.schema.json"),
+        "deletion-v1.schema.json": _json_schema(DeletionEvent, "deletion-v1.schema.json"),
     }
 
 

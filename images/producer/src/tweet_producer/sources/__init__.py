@@ -11,6 +11,7 @@ __all__ = ["FatalSourceError", "Item", "Source", "build_source", "event_source_n
 _EVENT_SOURCE = {
     SourceKind.X_SAMPLE: "x",
     SourceKind.X_FILTERED: "x",
+    SourceKind.X_COMPLIANCE: "x",
     SourceKind.BLUESKY: "bluesky",
     SourceKind.REPLAY: "replay",
     SourceKind.SYNTHETIC: "synthetic",
@@ -34,6 +35,17 @@ def build_source(settings: Settings, metrics: Metrics) -> Source:
             token=settings.x_bearer_token.get_secret_value(),
             filtered=kind is SourceKind.X_FILTERED,
             rules=settings.rules,
+            stall_timeout=settings.x_stall_timeout_seconds,
+            max_post_bytes=settings.max_post_bytes,
+            metrics=metrics,
+        )
+    if kind is SourceKind.X_COMPLIANCE:
+        from tweet_producer.sources.x_compliance import XComplianceSource
+
+        assert settings.x_bearer_token is not None  # settings checked it
+        return XComplianceSource(
+            base_url=settings.x_api_base_url,
+            token=settings.x_bearer_token.get_secret_value(),
             stall_timeout=settings.x_stall_timeout_seconds,
             max_post_bytes=settings.max_post_bytes,
             metrics=metrics,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from tweet_producer.events import (
     RAW_CAP_BYTES,
+    Deletion,
     InvalidRecord,
     Post,
     Rejected,
@@ -22,7 +23,7 @@ from tweet_producer.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
-Item = Post | Rejected | Skipped
+Item = Post | Deletion | Rejected | Skipped
 
 
 class FatalSourceError(RuntimeError):

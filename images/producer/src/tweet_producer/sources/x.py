@@ -122,6 +122,10 @@ class XStreamSource(Source):
     def stream_url(self) -> str:
         return self.base_url + (FILTERED_PATH if self.filtered else SAMPLE_PATH)
 
+    def stream_params(self, reconnecting: bool) -> dict[str, str]:
+        """Query parameters of a connection (`reconnecting`: not the first attempt)."""
+        return {"tweet.fields": TWEET_FIELDS}
+
     # -- rules ---------------------------------------------------------------------------
 
     def _rules_call(self, method: str, body: dict[str, Any] | None, stop: threading.Event) -> dict[str, Any]:
@@ -206,10 +210,12 @@ class XStreamSource(Source):
                 self.sync_rules(stop)
             except _Stopped:
                 return
-        params = {"tweet.fields": TWEET_FIELDS}
         url = self.stream_url
         backoff = ReconnectBackoff()
+        attempts = 0
         while not stop.is_set():
+            params = self.stream_params(reconnecting=attempts > 0)
+            attempts += 1
             try:
                 resp = self._session.get(
                     url,
