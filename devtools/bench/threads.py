@@ -113,7 +113,7 @@ def main() -> int:
     )
     settings.update(extra)
     print(f"run {run_id}, logs {workdir}, extra {extra}", flush=True)
-    p.job = sup.add("job", [console_script("tweet-sentiment-job")], settings).start()
+    job = p.job = sup.add("job", [console_script("tweet-sentiment-job")], settings).start()
     try:
         with MemorySampler() as sampler:
             p.wait_ready(600, sampler)
@@ -121,11 +121,11 @@ def main() -> int:
 
             def measure(what: str) -> None:
                 load0 = load_average()
-                n0 = p.job.log_file.read_text().count(" rejected in ")
-                before, t0 = snapshot(p.job.pid), time.monotonic()
+                n0 = job.log_file.read_text().count(" rejected in ")
+                before, t0 = snapshot(job.pid), time.monotonic()
                 time.sleep(window)
-                after, seconds = snapshot(p.job.pid), time.monotonic() - t0
-                batches = p.job.log_file.read_text().count(" rejected in ") - n0
+                after, seconds = snapshot(job.pid), time.monotonic() - t0
+                batches = job.log_file.read_text().count(" rejected in ") - n0
                 spent = diff(before, after)
                 print(
                     f"{what}: {seconds:.0f} s, load {load0} -> {load_average()}, {batches} batches",
