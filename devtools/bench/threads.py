@@ -125,6 +125,7 @@ def main() -> int:
                 before, t0 = snapshot(job.pid), time.monotonic()
                 time.sleep(window)
                 after, seconds = snapshot(job.pid), time.monotonic() - t0
+                t_end = time.time()
                 batches = job.log_file.read_text().count(" rejected in ") - n0
                 spent = diff(before, after)
                 print(
@@ -133,6 +134,16 @@ def main() -> int:
                 )
                 if batches:
                     print(f"  CPU per batch {sum(spent.values()) / batches:.3f} s", flush=True)
+                if rate and what.startswith("at"):
+                    from devtools.bench.stats import percentile
+
+                    wait_until(lambda: p.backlog() <= 0, 120, "drain", sup, interval=1)
+                    lat = e2e.indexed_latencies(p, t_end - seconds, t_end)
+                    print(
+                        f"  to indexed p50 {percentile(lat, 50):.3f} s, p99 {percentile(lat, 99):.3f} s "
+                        f"({len(lat)} posts)",
+                        flush=True,
+                    )
                 print("\n".join(top(spent, seconds)), flush=True)
 
             if rate:
