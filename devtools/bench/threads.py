@@ -119,6 +119,8 @@ def main() -> int:
             p.wait_ready(600, sampler)
             time.sleep(10)
 
+            windows: list[tuple[float, float]] = []
+
             def measure(what: str) -> None:
                 load0 = load_average()
                 n0 = job.log_file.read_text().count(" rejected in ")
@@ -134,16 +136,7 @@ def main() -> int:
                 )
                 if batches:
                     print(f"  CPU per batch {sum(spent.values()) / batches:.3f} s", flush=True)
-                if rate and what.startswith("at"):
-                    from devtools.bench.stats import percentile
-
-                    wait_until(lambda: p.backlog() <= 0, 120, "drain", sup, interval=1)
-                    lat = e2e.indexed_latencies(p, t_end - seconds, t_end)
-                    print(
-                        f"  to indexed p50 {percentile(lat, 50):.3f} s, p99 {percentile(lat, 99):.3f} s "
-                        f"({len(lat)} posts)",
-                        flush=True,
-                    )
+                windows.append((t_end - seconds, t_end))
                 print("\n".join(top(spent, seconds)), flush=True)
 
             if rate:
@@ -153,7 +146,14 @@ def main() -> int:
                 time.sleep(8)
                 measure(f"at {rate:g} posts/s")
                 proc.stop()
-                wait_until(lambda: p.backlog() <= 0, 120, "drain", sup, interval=1)
+                wait_until(lambda: p.backlog() <= 0, 300, "drain", sup, interval=1)
+                from devtools.bench.stats import percentile
+
+                lat = e2e.indexed_latencies(p, *windows[0])
+                print(
+                    f"  to indexed p50 {percentile(lat, 50):.3f} s, p99 {percentile(lat, 99):.3f} s ({len(lat)} posts)",
+                    flush=True,
+                )
                 time.sleep(5)
             measure("idle")
     finally:
