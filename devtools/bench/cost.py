@@ -3,13 +3,17 @@ Elasticsearch, over one measured window of the end-to-end benchmark, from /proc.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from devtools.bench.cpu import by_part, cpu_seconds
 from devtools.bench.machine import load_average
+from devtools.pipeline import process_tree
 
 JOB_PARTS = ("main process (Python)", "Spark JVM (driver, local executors)", "Python workers")
 
@@ -67,7 +71,8 @@ class CostMeter:
         services = {}
         for name, get in self.services.items():
             spid = get()
-            services[name] = cpu_seconds(spid) if spid else 0.0
+            # The whole tree: Elasticsearch's launcher starts the server JVM as its child.
+            services[name] = sum(cpu_seconds(p) for p in process_tree(spid)) if spid else 0.0
         return job, services
 
     def start(self) -> None:
@@ -103,3 +108,30 @@ def pooled(label: str, rate: float, costs: list[Cost]) -> Cost | None:
         for name, cpu in c.services.items():
             out.services[name] = out.services.get(name, 0.0) + cpu
     return out
+
+
+def _listening_inodes(port: int) -> set[str]:
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                # local address "ADDR:PORT" in hex; state 0A = LISTEN
+                if len(fields) > 9 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(fields[9])
+    return inodes
+
+
+def pid_listening(port: int) -> int | None:
+    """The process listening on a local TCP port (for a service whose pid file is stale or
+    missing: one started by something else); None if none is found."""
+    inodes = {f"socket:[{inode}]" for inode in _listening_inodes(port)}
+    if not inodes:
+        return None
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        with contextlib.suppress(OSError):
+            for fd in os.scandir(fd_dir):
+                with contextlib.suppress(OSError):
+                    if os.readlink(fd.path) in inodes:
+                        return int(fd_dir.parent.name)
+    return None

@@ -28,7 +28,7 @@ from typing import Any
 
 from devtools.bench import breakdown, e2e, stage
 from devtools.bench import es as es_bench
-from devtools.bench.cost import pooled
+from devtools.bench.cost import pid_listening, pooled
 from devtools.bench.machine import LoadLog, allow_busy, gate, load_average, machine_info
 from devtools.bench.memory import MemorySampler
 from devtools.bench.report import fmt_s, render
@@ -242,7 +242,10 @@ def main() -> int:
                     ",".join(str(j) for j in spark_kafka_jars()),
                     workdir,
                     run_id,
-                    service_pids={"Kafka": kafka.pid, "Elasticsearch": es.pid},
+                    service_pids={
+                        "Kafka": lambda: kafka.pid() or pid_listening(kafka.port),
+                        "Elasticsearch": lambda: es.pid() or pid_listening(es.port),
+                    },
                 )
                 run_e2e(cfg, results, env, loads)
         except ServiceError as exc:

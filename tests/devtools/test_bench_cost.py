@@ -113,3 +113,16 @@ def test_page_reports_cost_beside_latency_and_throughput_with_the_load() -> None
 
 def test_no_cost_no_section() -> None:
     assert "What it costs" not in page({})
+
+
+def test_pid_listening_finds_the_process_that_listens_on_a_port() -> None:
+    import socket
+
+    from devtools.bench.cost import pid_listening
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert pid_listening(port) == os.getpid()
+    assert pid_listening(port) is None  # closed: nobody listens
