@@ -509,7 +509,7 @@ def cost_section(costs: dict[str, dict[str, Cost]], lat: dict[Any, Any], best: d
         "CPU time from `/proc` (user + system) over the measured windows of the runs above: the job's",
         "process tree (its Python driver, the Spark JVM, the Python workers), and Kafka's and",
         "Elasticsearch's processes, separately. *idle*: the job running with nothing to read, after the",
-        "backlog drained; *50/s* and *1,000/s*: the latency part's windows (pooled over its runs);",
+        "latency part (its backlog drained, the JVM's start-up compilation over); *50/s* and *1,000/s*: the latency part's windows (pooled over its runs);",
         "*max*: the highest sustained throughput step's window. Cores = CPU seconds ÷ wall seconds; a",
         "post's cost is the job's CPU ÷ the posts written to the topic in the window. Kafka's and",
         "Elasticsearch's figures include the bench's own clients (the producer's writes, the",

@@ -96,14 +96,15 @@ def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env, loads: L
             try:
                 results["startup"][model] = p.wait_ready(600, sampler)
                 if model == cfg["latency_model"] and "latency" not in cfg["skip"]:
-                    with loads.part(f"idle ({model})"):
-                        results["cost"][model]["idle"] = idle = e2e.idle_cost(p, cfg["idle_window"])
-                    print(f"[cost] idle: job {idle.job_cores:.3f} cores ({idle.load})", flush=True)
                     for rate in cfg["latency_rates"]:
                         with loads.part(f"latency {rate}/s ({model})"):
                             results["latency"][rate] = latency(cfg, p, rate, sampler)
                         if results["latency"][rate].get("cost"):
                             results["cost"][model][f"{rate:g}"] = results["latency"][rate]["cost"]
+                    # After the latency runs (drained), so the JVM's start-up compilation is over.
+                    with loads.part(f"idle ({model})"):
+                        results["cost"][model]["idle"] = idle = e2e.idle_cost(p, cfg["idle_window"])
+                    print(f"[cost] idle: job {idle.job_cores:.3f} cores ({idle.load})", flush=True)
                 if "throughput" not in cfg["skip"]:
                     with loads.part(f"throughput ({model})"):
                         results["steps"][model] = throughput(cfg, p, sampler)
