@@ -73,6 +73,12 @@ fmt: dev ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz
+fuzz: dev ## Fuzz the parsers, the contract and the job's prepare + score pass (atheris, FUZZ_SECONDS=60 per target); findings in docs/reliability.md
+	$(PY) -m devtools.fuzz --seconds $(FUZZ_SECONDS)
+
 .PHONY: test
 test: dev fetch tools cluster-build images lint typecheck ## THE test command: install, build the cluster binaries and images, start services, lint, type-check, run every test, stop what it started
 	$(PY) -m pytest $(PYTEST_ARGS)

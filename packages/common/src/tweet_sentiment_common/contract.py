@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
-from pydantic.json_schema import SkipJsonSchema
 
 SCHEMA_VERSION = 1
 
@@ -504,15 +503,17 @@ class Event(BaseModel):
     )
     # The constraint on the str arm alone: on the union pydantic applies it to None too (a
     # TypeError out of model_validate, found by the fuzzer).
-    author_id: Annotated[str, StringConstraints(min_length=1)] | SkipJsonSchema[None] = Field(
+    # null is accepted as "unknown" by the model, the job and the schema alike (the producer
+    # omits the field; another writer may send null: the fuzzer found the schema alone refused it).
+    author_id: Annotated[str, StringConstraints(min_length=1)] | None = Field(
         default=None,
-        description="The author's id at the source (X user id, Bluesky DID); omitted (not null) when unknown.",
+        description="The author's id at the source (X user id, Bluesky DID); omitted (or null) when unknown.",
         json_schema_extra=_no_default,
     )
-    url: Annotated[str, StringConstraints(pattern="^https://")] | SkipJsonSchema[None] = Field(
+    url: Annotated[str, StringConstraints(pattern="^https://")] | None = Field(
         default=None,
         description="A link to the post on the web: `https://x.com/i/web/status/<id>` or "
-        "`https://bsky.app/profile/<did>/post/<rkey>`; omitted for `replay` and `synthetic`.",
+        "`https://bsky.app/profile/<did>/post/<rkey>`; omitted (or null) for `replay` and `synthetic`.",
         json_schema_extra=_uri,
     )
 
