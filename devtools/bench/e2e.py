@@ -11,10 +11,12 @@ import json
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from devtools.bench.cost import Cost, CostMeter
 from devtools.bench.memory import MemorySampler
 from devtools.bench.stats import percentile, slope, sustained
 from devtools.pipeline import Proc, Supervisor, console_script, job_env, producer_env, wait_until
@@ -34,6 +36,8 @@ class Env:
     spark_jars: str
     workdir: Path
     run_id: str
+    # Processes whose CPU the cost figures report beside the job's ("Kafka", "Elasticsearch").
+    service_pids: dict[str, Callable[[], int | None]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         from elasticsearch import Elasticsearch
@@ -121,6 +125,15 @@ class Pipeline:
         sampler.watch("producer", lambda: proc.pid if proc.running() else None)
         return proc
 
+    def meter(self) -> CostMeter:
+        """CPU of this job's tree and of the services, posts = records written to the topic."""
+        assert self.offsets is not None  # Pipeline.start sets it
+        return CostMeter(
+            lambda: self.job.pid if self.job and self.job.running() else None,
+            self.offsets.total,
+            self.env.service_pids,
+        )
+
     def indexed(self) -> int:
         resp = self.env.es.count(index=self.index)
         return int(resp["count"])
@@ -172,6 +185,7 @@ class Step:
     backlog_slope: float
     sustained: bool
     why: str
+    cost: Cost | None = None
 
 
 def throughput_step(p: Pipeline, rate: float, ramp: float, window: float, sampler: MemorySampler) -> Step:
@@ -182,6 +196,8 @@ def throughput_step(p: Pipeline, rate: float, ramp: float, window: float, sample
             p.sup.check()
             time.sleep(1)
         points: list[tuple[float, float]] = []
+        meter = p.meter()
+        meter.start()
         t0 = time.monotonic()
         assert p.offsets is not None  # Pipeline.start sets it
         produced0, indexed0 = p.offsets.total(), p.indexed()
@@ -191,13 +207,16 @@ def throughput_step(p: Pipeline, rate: float, ramp: float, window: float, sample
             time.sleep(2)
         elapsed = time.monotonic() - t0
         produced1, indexed1 = p.offsets.total(), p.indexed()
+        cost = meter.stop(f"{rate:,.0f}/s", rate)
     finally:
         proc.stop()
     produced_rate = (produced1 - produced0) / elapsed
     indexed_rate = (indexed1 - indexed0) / elapsed
     growth = slope(points)
     ok, why = sustained(rate, produced_rate, growth)
-    return Step(rate, produced_rate, indexed_rate, int(points[0][1]), int(points[-1][1]), growth, ok, why)
+    return Step(
+        rate, produced_rate, indexed_rate, int(points[0][1]), int(points[-1][1]), growth, ok, why, cost
+    )
 
 
 # ----------------------------------------------------------------------------- latency
@@ -289,6 +308,7 @@ class LatencyRun:
     indexed: list[float] = field(default_factory=list)  # seconds, ingested_at → indexed_at
     searchable: list[float] = field(default_factory=list)  # seconds, ingested_at → found by _search
     unfound: int = 0
+    cost: Cost | None = None  # CPU over the window
 
     def pct(self, which: str, q: float) -> float:
         return percentile(getattr(self, which), q)
@@ -323,12 +343,15 @@ def latency_run(p: Pipeline, rate: float, warmup: float, window: float, sampler:
     try:
         time.sleep(warmup)
         with SearchablePoller(p, samples_per_second=10, rate=rate) as poller:
+            meter = p.meter()
+            meter.start()
             since = time.time()
             deadline = time.monotonic() + window
             while time.monotonic() < deadline:
                 p.sup.check()
                 time.sleep(0.5)
             until = time.time()
+            run.cost = meter.stop(f"{rate:,.0f}/s", rate)
             proc.stop()
             # Give the last sampled posts time to arrive before giving up on them.
             end = time.monotonic() + 30
@@ -341,3 +364,14 @@ def latency_run(p: Pipeline, rate: float, warmup: float, window: float, sampler:
     p.drain(120)
     run.indexed = indexed_latencies(p, since, until)
     return run
+
+
+def idle_cost(p: Pipeline, seconds: float) -> Cost:
+    """The job running with nothing to read (the backlog drained): what it costs to wait."""
+    meter = p.meter()
+    meter.start()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        p.sup.check()
+        time.sleep(1)
+    return meter.stop("idle", 0.0)

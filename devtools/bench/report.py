@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devtools.bench.breakdown import table as breakdown_table
+from devtools.bench.cost import JOB_PARTS, Cost
 from devtools.bench.cpu import Measured
 from devtools.bench.es import section as es_section
 from devtools.bench.machine import BUSY_LOAD
@@ -18,6 +19,9 @@ TARGET_E2E_RATE = 6000
 # p99 latency targets (s) by producer rate (posts/s).
 TARGET_P99_INDEXED = {50: 0.5, 1000: 1.0}
 TARGET_P99_SEARCHABLE = {50: 1.5}
+# Issue 17's cost targets: cores of the job's process tree (idle = "idle", else posts/s).
+TARGET_JOB_CORES = {"idle": 0.05, "50": 0.25}
+COST_ORDER = ("idle", "50", "1000", "max")
 
 
 @dataclass
@@ -274,6 +278,18 @@ def render(results: dict[str, Any]) -> str:
                         met(None if math.isnan(p99) else p99 <= limit),
                     ]
                 )
+    costs: dict[str, dict[str, Cost]] = results.get("cost") or {}
+    for key, limit in TARGET_JOB_CORES.items():
+        cost = costs.get(cfg.get("latency_model", ""), {}).get(key)
+        if cost is not None:
+            what = "idle job (no posts)" if key == "idle" else f"job CPU at {int(key):,} posts/s"
+            summary.append(
+                [
+                    f"{what} ≤ {limit:g} cores",
+                    f"{cost.job_cores:.2f} cores (load {cost.load.split(' / ')[0]})",
+                    met(cost.job_cores <= limit),
+                ]
+            )
     out += ["## Against the targets", "", table(["target", "measured", ""], summary), ""]
 
     # ------------------------------------------------------------------ stage
@@ -444,5 +460,76 @@ def render(results: dict[str, Any]) -> str:
     else:
         out += ["*No breakdown lines in this run's job log.*", ""]
     out += es_section(results.get("es"), results.get("es_defaults", {}))
+    out += cost_section(costs, lat, best)
     out += results.get("appendix", [])
     return "\n".join(out).rstrip() + "\n"
+
+
+def cost_rows(
+    costs: dict[str, dict[str, Cost]], lat: dict[Any, Any], best: dict[str, float]
+) -> list[list[str]]:
+    """One row per measured window: idle, 50/s, 1,000/s, the highest sustained rate."""
+    rows = []
+    for model, by_key in costs.items():
+        for key in COST_ORDER:
+            c = by_key.get(key)
+            if c is None:
+                continue
+            if key == "max":
+                same = f"sustained {fmt_rate(best.get(model, 0.0))}/s"
+            elif key != "idle" and int(key) in lat:
+                same = f"p99 to indexed {fmt_s(lat[int(key)]['indexed'][99])}"
+            else:
+                same = ""
+            parts = " / ".join(f"{c.cores(c.job.get(part, 0.0)):.2f}" for part in JOB_PARTS)
+            rows.append(
+                [
+                    model,
+                    "idle" if key == "idle" else f"{fmt_rate(c.rate)}/s" + (" (max)" if key == "max" else ""),
+                    c.load.split(" / ")[0],
+                    f"{c.posts / c.seconds:,.0f}" if c.seconds else "n/a",
+                    f"**{c.job_cores:.2f}**",
+                    parts,
+                    "n/a" if math.isnan(c.us_per_post) else f"{c.us_per_post:,.0f}",
+                    f"{c.cores(c.services.get('Kafka', math.nan)):.2f}",
+                    f"{c.cores(c.services.get('Elasticsearch', math.nan)):.2f}",
+                    same,
+                ]
+            )
+    return rows
+
+
+def cost_section(costs: dict[str, dict[str, Cost]], lat: dict[Any, Any], best: dict[str, float]) -> list[str]:
+    rows = cost_rows(costs, lat, best)
+    if not rows:
+        return []
+    return [
+        "## 7. What it costs: CPU at a rate",
+        "",
+        "CPU time from `/proc` (user + system) over the measured windows of the runs above: the job's",
+        "process tree (its Python driver, the Spark JVM, the Python workers), and Kafka's and",
+        "Elasticsearch's processes, separately. *idle*: the job running with nothing to read, after the",
+        "latency part (its backlog drained, the JVM's start-up compilation over); *50/s* and *1,000/s*: the latency part's windows (pooled over its runs);",
+        "*max*: the highest sustained throughput step's window. Cores = CPU seconds ÷ wall seconds; a",
+        "post's cost is the job's CPU ÷ the posts written to the topic in the window. Kafka's and",
+        "Elasticsearch's figures include the bench's own clients (the producer's writes, the",
+        "searchable-latency poller's searches every 50 ms, the backlog counts), and are whatever else",
+        "uses those services at the time: on a shared machine, read them as an upper bound.",
+        "",
+        table(
+            [
+                "analyzer",
+                "rate",
+                "load at start",
+                "posts/s in window",
+                "job cores",
+                "main / JVM / workers",
+                "job CPU µs/post",
+                "Kafka cores",
+                "Elasticsearch cores",
+                "same run",
+            ],
+            rows,
+        ),
+        "",
+    ]

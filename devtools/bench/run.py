@@ -28,6 +28,7 @@ from typing import Any
 
 from devtools.bench import breakdown, e2e, stage
 from devtools.bench import es as es_bench
+from devtools.bench.cost import pid_listening, pooled
 from devtools.bench.machine import LoadLog, allow_busy, gate, load_average, machine_info
 from devtools.bench.memory import MemorySampler
 from devtools.bench.report import fmt_s, render
@@ -62,6 +63,7 @@ def config() -> dict[str, Any]:
         "latency_model": DEFAULT_MODEL,
         "latency_warmup": 5.0,
         "latency_window": 15.0 if quick else 30.0,
+        "idle_window": 10.0 if quick else 30.0,
         "output": Path(env("BENCH_OUTPUT") or REPO_ROOT / "docs" / "benchmarks.md"),
     }
 
@@ -97,11 +99,20 @@ def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env, loads: L
                     for rate in cfg["latency_rates"]:
                         with loads.part(f"latency {rate}/s ({model})"):
                             results["latency"][rate] = latency(cfg, p, rate, sampler)
+                        if results["latency"][rate].get("cost"):
+                            results["cost"][model][f"{rate:g}"] = results["latency"][rate]["cost"]
+                    # After the latency runs (drained), so the JVM's start-up compilation is over.
+                    with loads.part(f"idle ({model})"):
+                        results["cost"][model]["idle"] = idle = e2e.idle_cost(p, cfg["idle_window"])
+                    print(f"[cost] idle: job {idle.job_cores:.3f} cores ({idle.load})", flush=True)
                 if "throughput" not in cfg["skip"]:
                     with loads.part(f"throughput ({model})"):
                         results["steps"][model] = throughput(cfg, p, sampler)
-                    good = [s.rate for s in results["steps"][model] if s.sustained]
-                    results["sustained"][model] = max(good) if good else 0.0
+                    good = [s for s in results["steps"][model] if s.sustained]
+                    results["sustained"][model] = max(s.rate for s in good) if good else 0.0
+                    top = max(good, key=lambda s: s.rate) if good else None
+                    if top is not None and top.cost is not None:
+                        results["cost"][model]["max"] = top.cost
             except Exception as exc:
                 # Keep what was measured; the page says what failed and where the logs are.
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -150,6 +161,7 @@ def latency(cfg: dict[str, Any], p: e2e.Pipeline, rate: float, sampler: MemorySa
     out["n_indexed"] = sum(len(r.indexed) for r in runs)
     out["n_searchable"] = sum(len(r.searchable) for r in runs)
     out["unfound"] = sum(r.unfound for r in runs)
+    out["cost"] = pooled(f"{rate:,.0f}/s", rate, [r.cost for r in runs if r.cost is not None])
     return out
 
 
@@ -190,6 +202,9 @@ def main() -> int:
         "steps": {},
         "sustained": {},
         "startup": {},
+        # CPU over measured windows, by model: "idle", "50", "1000" (latency part), "max" (the
+        # highest sustained throughput step).
+        "cost": {model: {} for model in cfg["e2e_models"]},
         # What the job ships (index template, settings model): named on the page.
         "es_defaults": es_bench.shipped_defaults(),
     }
@@ -223,7 +238,15 @@ def main() -> int:
                 run_es(cfg, results, es.url, run_id, loads)
             if need_e2e:
                 env = e2e.Env(
-                    kafka.bootstrap, es.url, ",".join(str(j) for j in spark_kafka_jars()), workdir, run_id
+                    kafka.bootstrap,
+                    es.url,
+                    ",".join(str(j) for j in spark_kafka_jars()),
+                    workdir,
+                    run_id,
+                    service_pids={
+                        "Kafka": lambda: kafka.pid() or pid_listening(kafka.port),
+                        "Elasticsearch": lambda: es.pid() or pid_listening(es.port),
+                    },
                 )
                 run_e2e(cfg, results, env, loads)
         except ServiceError as exc:

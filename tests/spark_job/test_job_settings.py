@@ -162,6 +162,13 @@ def test_spark_configs_local_and_under_spark_submit() -> None:
     assert "spark.ui.enabled" not in submitted
 
 
+def test_the_query_polls_kafka_every_quarter_second_when_idle_not_every_10_ms() -> None:
+    # Spark's default (10 ms) made the idle job ask Kafka for offsets ~100 times a second.
+    for under_submit in (False, True):
+        conf = job.spark_configs(from_env(BASE), under_submit=under_submit)
+        assert conf["spark.sql.streaming.pollingDelay"] == job.IDLE_POLL_INTERVAL == "250ms"
+
+
 @pytest.mark.parametrize(
     ("location", "local"),
     [

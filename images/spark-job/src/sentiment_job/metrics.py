@@ -14,6 +14,7 @@ import math
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -249,11 +250,61 @@ def batch_breakdown(progress: Any) -> str:
     return f"batch {progress.batchId} ({int(progress.numInputRows or 0)} rows): {', '.join(parts)}; total {total} ms"
 
 
+def progress_from_json(text: str) -> SimpleNamespace:
+    """A `StreamingQueryProgress` from its JSON (`StreamingQueryProgress.json()` in the JVM), with
+    the attributes `record_progress` and `batch_breakdown` read; a source's offsets stay JSON text."""
+    j = json.loads(text)
+    sources = [
+        SimpleNamespace(
+            description=s.get("description"),
+            startOffset=_json_text(s.get("startOffset")),
+            endOffset=_json_text(s.get("endOffset")),
+            latestOffset=_json_text(s.get("latestOffset")),
+            numInputRows=s.get("numInputRows"),
+            metrics=dict(s.get("metrics") or {}),
+        )
+        for s in j.get("sources") or []
+    ]
+    return SimpleNamespace(
+        batchId=j.get("batchId"),
+        batchDuration=j.get("batchDuration"),
+        durationMs=dict(j.get("durationMs") or {}),
+        numInputRows=j.get("numInputRows"),
+        inputRowsPerSecond=j.get("inputRowsPerSecond"),
+        processedRowsPerSecond=j.get("processedRowsPerSecond"),
+        sources=sources,
+    )
+
+
+def _json_text(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else json.dumps(value)
+
+
 def progress_listener(metrics: JobMetrics, topic: str) -> Any:
-    """A `StreamingQueryListener` feeding `metrics` (built lazily: pyspark is heavy)."""
-    from pyspark.sql.streaming.listener import StreamingQueryListener
+    """A `StreamingQueryListener` feeding `metrics` (built lazily: pyspark is heavy).
+
+    pyspark's own bridge turns every progress event into Python objects with ~25 Py4J calls
+    (one per field, each a round trip between the JVM's listener thread and this process);
+    at several batches a second that was a measurable share of the job's CPU (issue 17).
+    This one asks the JVM for the progress as JSON: two calls per event.
+    """
+    from pyspark import SparkContext
+    from pyspark.sql.streaming.listener import JStreamingQueryListener, StreamingQueryListener
+
+    class JsonProgressBridge(JStreamingQueryListener):
+        def onQueryProgress(self, jevent: Any) -> None:
+            event = SimpleNamespace(progress=progress_from_json(jevent.progress().json()))
+            self.pylistener.onQueryProgress(event)  # type: ignore[arg-type]  # duck-typed event
 
     class ProgressListener(StreamingQueryListener):
+        @property
+        def _jlistener(self) -> Any:
+            if not hasattr(self, "_jlistener_json"):
+                jvm = SparkContext._jvm
+                assert jvm is not None  # the session exists before a listener is added
+                self._jlistener_json = jvm.PythonStreamingQueryListenerWrapper(JsonProgressBridge(self))
+            return self._jlistener_json
+
         def onQueryStarted(self, event: Any) -> None:
             log.info("query started: id=%s run=%s", event.id, event.runId)
 
