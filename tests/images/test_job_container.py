@@ -36,17 +36,20 @@ def test_runs_as_uid_185_in_the_work_dir(run_job: RunImage) -> None:
 
 
 def test_the_job_package_and_the_default_model_load(run_job: RunImage) -> None:
+    # The default model's artefact and the language identifier's model both ship in the image:
+    # an untagged Portuguese post is identified and scored with the network off.
     code = (
         "import sentiment_job.job\n"
-        "from sentiment_job.sentiment import DEFAULT_MODEL, get_analyzer\n"
+        "import pandas as pd\n"
+        "from sentiment_job.sentiment import DEFAULT_MODEL, get_analyzer, score_frame\n"
         "s = get_analyzer(DEFAULT_MODEL).score('what a wonderful, happy day')\n"
-        "print(DEFAULT_MODEL, s.label)\n"
+        "f = score_frame(pd.Series(['que dia maravilhoso, estou muito feliz com vocês']),\n"
+        "                pd.Series([None], dtype=object), DEFAULT_MODEL)\n"
+        "print(DEFAULT_MODEL, s.label, f['sentiment_lang'][0], f['sentiment'][0])\n"
     )
     proc = run_job("python3", "-c", code)
     assert proc.returncode == 0, proc.stderr
-    model, label = proc.stdout.split()
-    assert model == "tweet-lr"
-    assert label == "Positive"
+    assert proc.stdout.split() == ["multi-lr", "Positive", "pt", "Positive"]
 
 
 def test_spark_submit_is_spark_of_the_pinned_version_on_java_17(run_job: RunImage) -> None:
