@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from devtools.calibration import calibration, describe
 from devtools.services.common import REPO_ROOT, versions
 
 
@@ -77,6 +78,8 @@ def machine_info(command: str) -> dict[str, str]:
         "Kafka": v["KAFKA_VERSION"],
         "Elasticsearch": v["ES_VERSION"],
         "load average at start (1/5/15 min)": load_average(),
+        # Compare pages from different days by this, not by the CPU model (docs/benchmarks.md).
+        "calibration (one core)": describe(calibration()),
     }
 
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.bench import languages
 from devtools.bench.breakdown import table as breakdown_table
 from devtools.bench.cost import JOB_PARTS, Cost
 from devtools.bench.cpu import Measured
@@ -290,6 +291,9 @@ def render(results: dict[str, Any]) -> str:
                     met(cost.job_cores <= limit),
                 ]
             )
+    row = languages.target_row(results.get("languages"), cfg.get("latency_model", ""))
+    if row is not None:
+        summary.append(row)
     out += ["## Against the targets", "", table(["target", "measured", ""], summary), ""]
 
     # ------------------------------------------------------------------ stage
@@ -461,6 +465,7 @@ def render(results: dict[str, Any]) -> str:
         out += ["*No breakdown lines in this run's job log.*", ""]
     out += es_section(results.get("es"), results.get("es_defaults", {}))
     out += cost_section(costs, lat, best)
+    out += languages.section(results.get("languages"))
     out += results.get("appendix", [])
     return "\n".join(out).rstrip() + "\n"
 

@@ -5,8 +5,8 @@ Settings (env):
   BENCH_RUNS             runs per measurement (default 3; quick 1)
   BENCH_POSTS            posts in the sentiment-stage data set (default 20000; quick 2000)
   BENCH_RATES            comma-separated producer rates to step through (posts/s)
-  BENCH_E2E_MODELS       analyzers to run end to end (default tweet-lr,textblob; quick tweet-lr)
-  BENCH_SKIP             comma-separated parts to skip: stage, es, latency, throughput
+  BENCH_E2E_MODELS       analyzers to run end to end (default multi-lr,textblob; quick multi-lr)
+  BENCH_SKIP             comma-separated parts to skip: stage, languages, es, latency, throughput
                          (`BENCH_SKIP=stage,latency,throughput` runs only the Elasticsearch part;
                          `python -m devtools.bench.es` runs it alone and prints its section)
   BENCH_NOTE             a note to print at the top of the page (e.g. why the run is preliminary)
@@ -26,18 +26,19 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from devtools.bench import breakdown, e2e, stage
+from devtools.bench import breakdown, e2e, languages, stage
 from devtools.bench import es as es_bench
 from devtools.bench.cost import pid_listening, pooled
 from devtools.bench.machine import LoadLog, allow_busy, gate, load_average, machine_info
 from devtools.bench.memory import MemorySampler
 from devtools.bench.report import fmt_s, render
 from devtools.bench.stats import median, percentile
+from devtools.calibration import calibration, describe
 from devtools.services.common import REPO_ROOT, ServiceError, state_dir, versions
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
 from devtools.services.spark_jars import spark_kafka_jars
-from sentiment_job.sentiment import DEFAULT_MODEL, MODELS
+from sentiment_job.sentiment import DEFAULT_MODEL, MODELS, TWEET_MODEL
 
 
 def config() -> dict[str, Any]:
@@ -225,6 +226,11 @@ def main() -> int:
                 cfg["posts"], cfg["models"], cfg["runs"], workdir, cfg["stage_partitions"]
             )
 
+    if "languages" not in cfg["skip"]:
+        print("[languages] one core, clean + identify + score of our sample mix", flush=True)
+        with loads.part("languages"):
+            results["languages"] = languages.run([DEFAULT_MODEL, TWEET_MODEL])
+
     need_e2e = not {"latency", "throughput"} <= cfg["skip"]
     need_es = "es" not in cfg["skip"]
     if need_e2e or need_es:
@@ -258,6 +264,7 @@ def main() -> int:
 
     results["breakdown"] = breakdown.from_run(workdir, cfg["latency_model"])
     results["machine"]["load average at end (1/5/15 min)"] = load_average()
+    results["machine"]["calibration at end (one core)"] = describe(calibration())
     results["wall_minutes"] = (time.monotonic() - t0) / 60
     write, message = gate(loads, allow_busy())
     if not write:
