@@ -8,7 +8,8 @@
   from the contract's models (`tweet_sentiment_common.contract`, their
   `Field(description=...)`), with each indexed field's mapping from the job's index templates;
 - the tweet model's card and the sentiment models' comparison from the card JSON that
-  `make train-model` writes beside the artifact.
+  `make train-model` writes beside the artifact;
+- the README's benchmark summary from docs/benchmarks.md (the page `make bench` writes).
 
 Each table sits between `<!-- generated:NAME -->` and `<!-- end generated -->` in exactly one
 document; everything outside the markers is prose and left alone.
@@ -38,8 +39,11 @@ from pydantic.fields import FieldInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 VALUES = REPO_ROOT / "charts" / "tweet-sentiment" / "values.yaml"
+BENCHMARKS = REPO_ROOT / "docs" / "benchmarks.md"
 DOCUMENTS = (
     "README.md",
+    "docs/configuration.md",
+    "docs/metrics.md",
     "charts/tweet-sentiment/README.md",
     "docs/design.md",
     "docs/event-schema.md",
@@ -50,18 +54,6 @@ DOCUMENTS = (
     "docs/spark-job.md",
 )
 BLOCK = re.compile(r"(<!-- generated:([a-z0-9-]+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
-# The values the README's "Key values" shows (the full table is in the chart's README).
-KEY_VALUES = (
-    "producer.source",
-    "producer.x.existingSecret",
-    "kafka.clusterName",
-    "kafka.securityProtocol",
-    "elasticsearch.name",
-    "job.sentimentModel",
-    "job.checkpoint.type",
-    "monitoring.prometheusRule.enabled",
-    "networkPolicy.enabled",
-)
 
 
 # ---- markdown helpers ------------------------------------------------------------------------
@@ -434,31 +426,45 @@ def _yaml_type(value: Any) -> str:
     return "string"
 
 
-def values_rows(keys: tuple[str, ...] | None = None) -> list[tuple[str, ...]]:
+def chart_values() -> str:
     text = VALUES.read_text()
     values = yaml.safe_load(text)
-    documented = dict(documented_values(text))
-    missing = [k for k in keys or () if k not in documented]
-    if missing:
-        raise ValueError(f"{VALUES.name} has no documented key {missing}")
-    rows: list[tuple[str, ...]] = []
-    for key in keys or tuple(documented):
+    rows = []
+    for key, description in documented_values(text):
         value = _lookup(values, key)
-        default = code(json.dumps(value, ensure_ascii=False))
-        rows.append((code(key), _yaml_type(value), default, documented[key]))
-    return rows
+        rows.append((code(key), _yaml_type(value), code(json.dumps(value, ensure_ascii=False)), description))
+    return table(("key", "type", "default", "description"), rows)
 
 
-def chart_values() -> str:
-    return table(("key", "type", "default", "description"), values_rows())
+# ---- the benchmark summary -------------------------------------------------------------------
 
 
-def chart_key_values() -> str:
-    rows = [(key, default, description) for key, _, default, description in values_rows(KEY_VALUES)]
-    return table(("key", "default", "description"), rows)
+def _section(text: str, heading: str) -> list[str]:
+    """The lines under `## heading`, up to the next `## `."""
+    lines = text.splitlines()
+    start = lines.index(f"## {heading}") + 1
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return lines[start:end]
 
 
-# ---- the documents ---------------------------------------------------------------------------
+def bench_summary() -> str:
+    """The README's short version of docs/benchmarks.md: when and on what `make bench` ran, and
+    the page's targets table as it is (the page is the one source; `make bench` writes it)."""
+    text = BENCHMARKS.read_text(encoding="utf-8")
+    machine = {}
+    for line in _section(text, "Machine and run"):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("|") and len(cells) == 2:
+            machine[cells[0]] = cells[1]
+    targets = [line for line in _section(text, "Against the targets") if line.startswith("|")]
+    if not targets:
+        raise ValueError(f"{BENCHMARKS.name} has no table under 'Against the targets'")
+    intro = (
+        f"`make bench` of {machine['date']} on {machine['CPUs (nproc)']} CPUs ({machine['CPU model']}, "
+        f"{machine['RAM']}), Kafka, Elasticsearch, the producer and the job sharing them:\n\n"
+    )
+    return intro + "\n".join(targets) + "\n"
+
 
 # ---- the tweet model's card ------------------------------------------------------------------
 
@@ -760,7 +766,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "metrics-producer": metrics_producer,
     "metrics-job": metrics_job,
     "chart-values": chart_values,
-    "chart-key-values": chart_key_values,
+    "bench-summary": bench_summary,
     "contract-event": contract_event,
     "contract-deletion": contract_deletion,
     "contract-producer-deadletter": contract_producer_deadletter,
