@@ -114,31 +114,6 @@ def test_requirements_are_exactly_the_installed_dependency_closure() -> None:
         )
 
 
-def test_runs_as_numeric_non_root_and_exposes_the_metrics_port() -> None:
-    (user,) = [rest for kw, rest in instructions() if kw == "USER"]
-    uid = user.split(":")[0]
-    assert uid.isdigit()
-    assert int(uid) >= 10000
-    assert ("EXPOSE", "9108") in instructions()
-    assert ("ENTRYPOINT", '["tweet-producer"]') in instructions()
-
-
-def test_read_only_root_filesystem_friendly() -> None:
-    env = " ".join(rest for kw, rest in instructions() if kw == "ENV")
-    assert "PYTHONDONTWRITEBYTECODE=1" in env
-    # The only writable place: the Jetstream cursor's directory, owned by the user, a volume.
-    assert "JETSTREAM_CURSOR_FILE=/var/lib/tweet-producer/jetstream.cursor" in env
-    assert ("VOLUME", '["/var/lib/tweet-producer"]') in instructions()
-    assert any("chown 10001:10001 /var/lib/tweet-producer" in r for kw, r in instructions() if kw == "RUN")
-
-
-def test_the_bundled_sample_is_the_default_replay_file() -> None:
-    env = " ".join(rest for kw, rest in instructions() if kw == "ENV")
-    assert "REPLAY_FILE=/app/samples/posts.jsonl" in env
-    assert ("COPY", "images/producer/samples /app/samples") in instructions()
-    assert (PRODUCER_DIR / "samples" / "posts.jsonl").is_file()
-
-
 def dockerignore_allows(path: str) -> bool:
     """Whether the root .dockerignore (deny all, then `!path` exceptions) sends `path`."""
     lines = [ln for ln in (REPO_ROOT / ".dockerignore").read_text().splitlines() if ln and ln[0] != "#"]

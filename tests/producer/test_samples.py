@@ -17,7 +17,6 @@ SAMPLES = REPO_ROOT / "images" / "producer" / "samples"
 POSTS = SAMPLES / "posts.jsonl"
 INTENTS = SAMPLES / "posts.intents.tsv"
 MALFORMED = SAMPLES / "malformed.jsonl"
-README = SAMPLES / "README.md"
 TWEETEVAL_DIR = (
     Path(os.environ.get("TS_SHARED_DIR", REPO_ROOT.parent / "shared")) / "data" / "tweeteval-sentiment"
 )
@@ -144,14 +143,6 @@ def test_every_language_has_every_intent(posts: list[dict], intents: list[dict])
             assert n >= 0.2 * sum(counts.values()), (lang, counts)
 
 
-def test_readme_languages_match_the_files(posts: list[dict]) -> None:
-    readme = README.read_text(encoding="utf-8")
-    langs = Counter(m["data"]["lang"] for m in posts)
-    for lang, n in langs.items():
-        if n >= 5:
-            assert f"| `{lang}` | {n} |" in readme, lang
-
-
 def test_note_tweets_follow_x_truncation(posts: list[dict]) -> None:
     notes = [m["data"] for m in posts if "note_tweet" in m["data"]]
     assert len(notes) >= 5
@@ -184,18 +175,6 @@ def test_intents_cover_every_post_with_a_balanced_mix(posts: list[dict], intents
     for n in counts.values():
         assert 0.25 * len(intents) <= n <= 0.42 * len(intents)
     assert len({row["topic"] for row in intents}) >= 13
-
-
-def test_readme_counts_match_the_files(posts: list[dict], intents: list[dict]) -> None:
-    readme = README.read_text(encoding="utf-8")
-    counts = Counter(row["intent"] for row in intents)
-    for intent, n in counts.items():
-        assert f"| {intent} | {n} |" in readme
-    assert f"| total | {len(posts)} |" in readme
-    assert f"`posts.jsonl` | {len(posts)} posts" in readme
-    malformed = MALFORMED.read_text(encoding="utf-8").splitlines()
-    assert f"`malformed.jsonl` | {len(malformed)} deliberately bad lines" in readme
-    assert f"| {len(malformed)} | " in readme
 
 
 def test_malformed_lines_are_all_bad(posts: list[dict]) -> None:
