@@ -41,7 +41,7 @@ schemas: dev ## Regenerate the event/dead-letter JSON Schema files from the cont
 	$(PY) -m tweet_sentiment_common.generate $(SCHEMA_DIR)
 
 .PHONY: docs
-docs: dev ## Rewrite the configuration, metrics and chart-values tables in README.md and docs from the code
+docs: dev ## Rewrite the generated tables (configuration, metrics, chart values, model and benchmark summaries) from their sources
 	$(PY) -m devtools.docs
 
 .PHONY: train-model
@@ -130,8 +130,9 @@ demo-down: ## Stop everything `make demo` left running
 	$(PY) -m devtools.demo down
 
 .PHONY: bench
-bench: dev fetch ## Measure throughput, latency and memory; writes docs/benchmarks.md
+bench: dev fetch ## Measure throughput, latency, cost and memory; writes docs/benchmarks.md and the README's summary of it
 	$(PY) -m devtools.bench
+	$(PY) -m devtools.docs
 
 ##@ Kubernetes (needs Docker, kind, kubectl; cannot run on the CI machine)
 
