@@ -52,6 +52,7 @@ DOCUMENTS = (
     "docs/sentiment-quality.md",
     "docs/producer.md",
     "docs/spark-job.md",
+    "images/producer/samples/README.md",
 )
 BLOCK = re.compile(r"(<!-- generated:([a-z0-9-]+) -->\n)(.*?)(<!-- end generated -->)", re.DOTALL)
 
@@ -758,7 +759,38 @@ def multilingual_comparison() -> str:
     return "".join(parts)
 
 
+SAMPLES = REPO_ROOT / "images" / "producer" / "samples"
+
+
+def sample_mix() -> str:
+    """The sample posts by language, intent and kind, counted from the files themselves."""
+    import csv
+
+    rows = list(csv.DictReader((SAMPLES / "posts.intents.tsv").open(encoding="utf-8"), delimiter="\t"))
+    total = len(rows)
+    langs: dict[str, int] = {}
+    for row in rows:
+        langs[row["lang"]] = langs.get(row["lang"], 0) + 1
+    by_lang = sorted(langs.items(), key=lambda item: (-item[1], item[0]))
+    lang_rows = [(code(lang), str(n), f"{100 * n / total:.1f} %") for lang, n in by_lang]
+
+    def counts(column: str) -> list[tuple[str, str]]:
+        seen: dict[str, int] = {}
+        for row in rows:
+            seen[row[column]] = seen.get(row[column], 0) + 1
+        return [(name, str(n)) for name, n in sorted(seen.items(), key=lambda item: (-item[1], item[0]))]
+
+    return (
+        table(("lang", "posts", "share"), lang_rows)
+        + "\n"
+        + table(("intent", "posts"), [*counts("intent"), ("total", str(total))])
+        + "\n"
+        + table(("kind", "posts"), counts("kind"))
+    )
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "sample-mix": sample_mix,
     "config-kafka": config_kafka,
     "config-producer": config_producer,
     "config-job": config_job,
