@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from devtools.services.secured import manifests, pki, sources
+from devtools import pki
+from devtools.services.secured import manifests, sources
 from devtools.services.secured.material import Material, SecuredConfig, es_password_hash
 
 

@@ -18,8 +18,9 @@ import string
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from devtools import pki
 from devtools.services.common import ServiceError, state_dir
-from devtools.services.secured import pki, sources
+from devtools.services.secured import sources
 
 DEFAULT_NAMESPACE = "tweet-sentiment"
 

@@ -1,7 +1,9 @@
-"""Certificate authorities, server certificates and Java truststores, with `cryptography`.
+"""Certificate authorities, certificates and Java truststores, with `cryptography`: the secured
+local services' (devtools/services/secured) and the local Kubernetes cluster's (devtools/cluster).
 
-RSA 2048 and SHA-256, like the operators' defaults. Private keys are unencrypted PKCS#8
-PEM (what Kafka's PEM keystore and Elasticsearch both read), mode 0600.
+SHA-256 signatures; RSA 2048 keys (the operators' defaults, for Kafka and Elasticsearch) or
+EC P-256 (the cluster's). Private keys are unencrypted PKCS#8 PEM (what Kafka's PEM keystore,
+Elasticsearch and the Kubernetes components read), mode 0600.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 DAYS = 365
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 _NAME_OIDS = {
     "O": NameOID.ORGANIZATION_NAME,
     "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
@@ -49,8 +52,11 @@ def _write(path: Path, data: bytes) -> None:
         out.write(data)
 
 
-def _new_key(path: Path) -> rsa.RSAPrivateKey:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+def new_key(path: Path, *, ec_p256: bool = False) -> PrivateKey:
+    """A new RSA 2048 (or EC P-256) private key, written to `path`."""
+    key: PrivateKey = (
+        ec.generate_private_key(ec.SECP256R1()) if ec_p256 else rsa.generate_private_key(65537, 2048)
+    )
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -59,14 +65,14 @@ def _new_key(path: Path) -> rsa.RSAPrivateKey:
 
 
 def _sign(
-    builder: x509.CertificateBuilder, key: rsa.RSAPrivateKey, issuer_key: rsa.RSAPrivateKey, out: Path
+    builder: x509.CertificateBuilder, key: PrivateKey, issuer_key: PrivateKey, out: Path, days: int
 ) -> None:
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (
         builder.public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=DAYS))
+        .not_valid_after(now + datetime.timedelta(days=days))
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), critical=False
@@ -84,41 +90,67 @@ def _usage(*, cert_sign: bool) -> x509.KeyUsage:
     )  # fmt: skip
 
 
-def create_ca(pair: KeyPair, subject: str) -> None:
-    """A self-signed CA that signs leaf certificates only (pathlen 0, as Strimzi's)."""
-    key = _new_key(pair.key)
+def create_ca(
+    pair: KeyPair, subject: str, *, path_length: int | None = 0, days: int = DAYS, ec_p256: bool = False
+) -> None:
+    """A self-signed CA; `path_length` 0 (the default, as Strimzi's) signs leaf certificates only."""
+    key = new_key(pair.key, ec_p256=ec_p256)
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))
         .issuer_name(_name(subject))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=path_length), critical=True)
         .add_extension(_usage(cert_sign=True), critical=True)
     )
-    _sign(builder, key, key, pair.cert)
+    _sign(builder, key, key, pair.cert, days)
 
 
-def issue(ca: KeyPair, pair: KeyPair, subject: str, names: list[str]) -> None:
-    """A server+client certificate for `names` (DNS names and IP addresses) signed by `ca`."""
+def issue(
+    ca: KeyPair,
+    pair: KeyPair,
+    subject: str,
+    names: list[str],
+    *,
+    server: bool = True,
+    client: bool = True,
+    days: int = DAYS,
+    ec_p256: bool = False,
+) -> None:
+    """A certificate for `names` (DNS names and IP addresses; none: no SAN extension), for
+    servers, clients or both, signed by `ca`."""
     ca_key = serialization.load_pem_private_key(ca.key.read_bytes(), password=None)
-    assert isinstance(ca_key, rsa.RSAPrivateKey), ca.key
+    assert isinstance(ca_key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey), ca.key
     ca_cert = x509.load_pem_x509_certificate(ca.cert.read_bytes())
-    sans = [
-        x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n)
-        for n in dict.fromkeys(names)
+    usages = [
+        u
+        for u, on in ((ExtendedKeyUsageOID.SERVER_AUTH, server), (ExtendedKeyUsageOID.CLIENT_AUTH, client))
+        if on
     ]
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(subject))
         .issuer_name(ca_cert.subject)
-        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_usage(cert_sign=False), critical=True)
-        .add_extension(
-            x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-            critical=False,
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
+    )
+    if names:
+        sans = [
+            x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n)
+            for n in dict.fromkeys(names)
+        ]
+        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+    _sign(builder, new_key(pair.key, ec_p256=ec_p256), ca_key, pair.cert, days)
+
+
+def public_key_pem(key: Path, out: Path) -> None:
+    """The public half of the private key in `key`, as PEM (SubjectPublicKeyInfo)."""
+    private = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    out.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
     )
-    _sign(builder, _new_key(pair.key), ca_key, pair.cert)
 
 
 def subject_alt_names(cert: Path) -> list[str]:
