@@ -438,23 +438,45 @@ def _version(package: str) -> str:
     return version(package)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools.train_model", description=__doc__.splitlines()[0]
-    )
+def cli(
+    argv: list[str] | None,
+    *,
+    prog: str,
+    doc: str,
+    skipped: str,
+    data: tuple[str, Path, Path],
+    train: Callable[[Path, bool], dict[str, Any]],
+    shown: tuple[str, ...],
+) -> int:
+    """The command line of both trainers: `--out`, `--no-compare`, a check that the data
+    (name, a file that must exist, the folder to name) is there, and a summary of the card."""
+    parser = argparse.ArgumentParser(prog=f"python -m {prog}", description=doc.splitlines()[0])
     parser.add_argument(
         "--out", type=Path, default=None, help="folder to write to (default: the job's package)"
     )
     parser.add_argument(
-        "--no-compare", action="store_true", help="skip the other approaches and the speed table"
+        "--no-compare", action="store_true", help=f"skip the other {skipped} and the speed table"
     )
     args = parser.parse_args(argv)
-    if not (data_dir() / "train.jsonl").is_file():
-        print(f"train-model: no TweetEval data in {data_dir()} (set TS_SHARED_DIR)", file=sys.stderr)
+    name, required, folder = data
+    if not required.is_file():
+        print(f"train-model: no {name} data in {folder} (set TS_SHARED_DIR)", file=sys.stderr)
         return 2
-    card = train(args.out or model_dir(), compare_models=not args.no_compare)
-    print(json.dumps({k: card[k] for k in ("artifact", "hyperparameters", "val")}, indent=2))
+    card = train(args.out or model_dir(), not args.no_compare)
+    print(json.dumps({k: card.get(k) for k in shown}, indent=2))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return cli(
+        argv,
+        prog="devtools.train_model",
+        doc=__doc__ or "",
+        skipped="approaches",
+        data=("TweetEval", data_dir() / "train.jsonl", data_dir()),
+        train=lambda out, compare: train(out, compare_models=compare),
+        shown=("artifact", "hyperparameters", "val"),
+    )
 
 
 if __name__ == "__main__":

@@ -25,9 +25,7 @@ post of emoji alone gets the ranking's measured class distribution of its emoji.
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import os
 import platform
 import sys
@@ -159,42 +157,25 @@ class JointModel(LinearModel):
         object.__setattr__(clone, "salt", language_salt(language))
         return clone
 
-    def design(self, token_lists: list[list[str]]) -> tuple[Any, Any]:
-        size = len(token_lists)
-        found = batch_features(token_lists)
-        docs = np.concatenate([found.docs, found.docs])
-        with np.errstate(over="ignore"):
-            keys = np.concatenate([found.keys, _mix(found.keys ^ self.salt)])
-        index = self.index.lookup(keys)
-        hit = index >= 0
-        pairs = docs[hit] * len(self.keys) + index[hit]
-        unique, counts = np.unique(pairs, return_counts=True)
-        rows, columns = unique // len(self.keys), unique % len(self.keys)
-        values = (1.0 + np.log(counts)) * self.idf[columns]
-        norms = np.sqrt(np.bincount(rows, values * values, minlength=size))
-        norms[norms == 0] = 1.0
-        values = values / norms[rows]
-        ngram = np.stack(
-            [
-                np.bincount(rows, values * self.weights[columns, k], minlength=size)
-                for k in range(len(CLASSES))
-            ],
-            axis=1,
-        )
-        return ngram.astype(np.float64), lexicon_scores(token_lists, self.valence, self.negations)
+    def features(self, token_lists: list[list[str]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+        return joint_features(*super().features(token_lists), self.salt)
 
 
 def language_salt(language: str) -> np.uint64:
     return np.uint64(int.from_bytes(language.encode(), "little") * 0x9E3779B97F4A7C15 % 2**64)
 
 
+def joint_features(
+    docs: npt.NDArray[np.int64], keys: npt.NDArray[np.uint64], salt: np.uint64
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+    """Each (row, key) occurrence twice: as itself and salted by the language."""
+    with np.errstate(over="ignore"):
+        return np.concatenate([docs, docs]), np.concatenate([keys, _mix(keys ^ salt)])
+
+
 def salted(split: tm.Split, language: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
     found = batch_features(split.tokens)
-    with np.errstate(over="ignore"):
-        return (
-            np.concatenate([found.docs, found.docs]),
-            np.concatenate([found.keys, _mix(found.keys ^ language_salt(language))]),
-        )
+    return joint_features(found.docs, found.keys, language_salt(language))
 
 
 def fit_joint(train: dict[str, tm.Split], lexicon: tm.Lexicon) -> JointModel:
@@ -538,26 +519,15 @@ def train(out: Path, *, compare: bool = True) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m devtools.train_multilingual", description=__doc__.splitlines()[0]
+    return tm.cli(
+        argv,
+        prog="devtools.train_multilingual",
+        doc=__doc__ or "",
+        skipped="designs",
+        data=("UMSAB", shared_dir() / "umsab-sentiment" / "en" / "train.jsonl", shared_dir()),
+        train=lambda out, compare_designs: train(out, compare=compare_designs),
+        shown=("artifact", "val_average", "english_tweeteval_val", "speed"),
     )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="folder to write to (default: the job's package)"
-    )
-    parser.add_argument(
-        "--no-compare", action="store_true", help="skip the other designs and the speed table"
-    )
-    args = parser.parse_args(argv)
-    if not (shared_dir() / "umsab-sentiment" / "en" / "train.jsonl").is_file():
-        print(f"train-model: no UMSAB data in {shared_dir()} (set TS_SHARED_DIR)", file=sys.stderr)
-        return 2
-    card = train(args.out or tm.model_dir(), compare=not args.no_compare)
-    print(
-        json.dumps(
-            {k: card.get(k) for k in ("artifact", "val_average", "english_tweeteval_val", "speed")}, indent=2
-        )
-    )
-    return 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ REQUIRED = {
     "conntrack": "conntrack",
     "socat": "socat",
     "ip": "iproute2",
-    "openssl": "openssl",
     "gcc": "gcc",
     # gcc -static of the pause image needs the static libc.
     "/usr/lib/x86_64-linux-gnu/libc.a": "libc6-dev",

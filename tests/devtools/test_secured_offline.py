@@ -1,4 +1,4 @@
-"""The secured services' pieces that need no running service: the YAML subset, the single
+"""The secured services' pieces that need no running service: the single
 sources in k8s/, certificates and manifests for the test cluster's addresses."""
 
 from __future__ import annotations
@@ -7,28 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
-import yaml
 
-from devtools.services.secured import manifests, pki, sources, yamlish
+from devtools import pki
+from devtools.services.secured import manifests, sources
 from devtools.services.secured.material import Material, SecuredConfig, es_password_hash
-
-K8S_FILES = sorted(p for p in sources.K8S_DIR.rglob("*.yaml"))
-
-
-@pytest.mark.parametrize("path", K8S_FILES, ids=lambda p: str(p.relative_to(sources.K8S_DIR)))
-def test_yamlish_reads_our_manifests_as_pyyaml_does(path: Path) -> None:
-    text = path.read_text()
-    assert yamlish.load_all(text) == [d for d in yaml.safe_load_all(text) if d is not None]
-
-
-def test_yamlish_dump_is_yaml() -> None:
-    docs = [
-        {"a": {"b": [1, {"c": "x\ny\n", "d": []}], "e": {}}, "s": "-lead", "t": "true", "n": "9093"},
-        {"roles.yml": sources.es_roles_yml(), "k": None, "yes": "no"},
-    ]
-    text = yamlish.dump_all(docs)
-    assert list(yaml.safe_load_all(text)) == docs
-    assert yamlish.load_all(text) == docs
 
 
 def test_sources_follow_the_manifests() -> None:

@@ -21,9 +21,10 @@ from typing import Any
 
 import pytest
 
+from devtools import pki
 from devtools.services.common import ServiceError
 from devtools.services.kafka import broker_answers
-from devtools.services.secured import manifests, pki, sources
+from devtools.services.secured import manifests, sources
 from devtools.services.secured.material import SecuredConfig
 from devtools.services.secured.services import SecuredServices
 from tests.conftest import KEEP, REPO_ROOT

@@ -11,6 +11,7 @@ from importlib.resources import files
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from devtools.services.common import versions
 from tests.producer.producer_helpers import PRODUCER_DIR, REPO_ROOT
 
 DOCKERFILE = (PRODUCER_DIR / "Dockerfile").read_text()
@@ -47,11 +48,7 @@ def pins() -> dict[str, str]:
 
 
 def test_base_image_is_a_pinned_slim_python_of_the_pinned_version() -> None:
-    versions = dict(
-        line.split("=", 1)
-        for line in (REPO_ROOT / "versions.env").read_text().splitlines()
-        if re.match(r"^\w+=", line)
-    )
+    python_version = versions()["PYTHON_VERSION"]
     (base,) = [rest for kw, rest in instructions() if kw == "FROM"]
     # The base is a build argument (the tests build on a stand-in) whose DEFAULT is the real one.
     assert base == "${BASE_IMAGE}"
@@ -59,9 +56,9 @@ def test_base_image_is_a_pinned_slim_python_of_the_pinned_version() -> None:
         expanded = re.sub(r"\$\{(\w+)\}", lambda m: args()[m.group(1)], base)
         assert expanded != base, base
         base = expanded
-    assert args()["PYTHON_VERSION"] == versions["PYTHON_VERSION"]
+    assert args()["PYTHON_VERSION"] == python_version
     assert re.fullmatch(r"python:3\.11\.\d+-slim-(bookworm|trixie)", base), base
-    assert base == f"python:{versions['PYTHON_VERSION']}.{args()['PYTHON_PATCH']}-slim-bookworm"
+    assert base == f"python:{python_version}.{args()['PYTHON_PATCH']}-slim-bookworm"
     # Declared before FROM only: nothing after it can see (or depend on) the override.
     from_index = next(i for i, (kw, _) in enumerate(instructions()) if kw == "FROM")
     assert all("BASE_IMAGE" not in rest for kw, rest in instructions()[from_index + 1 :]), (

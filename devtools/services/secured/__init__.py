@@ -15,5 +15,6 @@ ACLs, topics and roles come from those manifests (sources.py); see README.md her
     text = manifests.dump(docs)                  # YAML for `kubectl apply -f -`
     services.down(started)                       # stop only what `up` started
 
-Standard library only (plus openssl and the JDK's keytool), like the rest of devtools.services.
+Unlike the plain services, it needs the dev virtualenv (`make dev`): PyYAML reads the manifests
+and `cryptography` makes the certificates and the Java truststore.
 """

@@ -18,8 +18,10 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import yaml
+
 from devtools.services.common import ServiceError
-from devtools.services.secured import sources, yamlish
+from devtools.services.secured import sources
 from devtools.services.secured.material import (
     Material,
     SecuredConfig,
@@ -195,4 +197,4 @@ def objects(config: SecuredConfig, material: Material | None = None) -> list[dic
 
 def dump(docs: list[dict[str, Any]]) -> str:
     """YAML for `kubectl apply -f -` (contains secrets: write it to a 0600 file or a pipe)."""
-    return yamlish.dump_all(docs)
+    return yaml.safe_dump_all(docs, sort_keys=False)

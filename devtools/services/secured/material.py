@@ -13,14 +13,14 @@ import ipaddress
 import json
 import os
 import secrets
-import shutil
 import ssl
 import string
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from devtools.services.common import ServiceError, require_java, state_dir, versions
-from devtools.services.secured import pki, sources
+from devtools import pki
+from devtools.services.common import ServiceError, state_dir
+from devtools.services.secured import sources
 
 DEFAULT_NAMESPACE = "tweet-sentiment"
 
@@ -169,8 +169,6 @@ class Material:
 
     def ensure(self, config: SecuredConfig) -> None:
         """Generate the CAs, passwords and (re-)issue leaf certificates for `config`."""
-        if shutil.which("openssl") is None:
-            raise ServiceError("the secured services need `openssl` on PATH (apt-get install openssl)")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.dir.chmod(0o700)
         self._ensure_passwords()
@@ -188,9 +186,8 @@ class Material:
                 pki.create_ca(pair, subject)
                 new_cas = True
         if new_cas or not self.cluster_ca_p12.exists():
-            keytool = require_java(versions()["JAVA_HOME_KAFKA"], 17).parent / "keytool"
             password = self.passwords()["cluster-ca-p12"]["password"]
-            pki.pkcs12_truststore(self.cluster_ca.cert, self.cluster_ca_p12, password, keytool)
+            pki.pkcs12_truststore(self.cluster_ca.cert, self.cluster_ca_p12, password)
         leaves = (self.kafka_broker, self.es_http, self.es_transport)
         if new_cas or self.identity() != config.identity or not all(p.exists() for p in leaves):
             self._issue_leaves(config)

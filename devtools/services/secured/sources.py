@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from devtools.services.common import REPO_ROOT
-from devtools.services.secured import yamlish
 
 K8S_DIR = REPO_ROOT / "k8s"
 USERS_FILE = K8S_DIR / "strimzi" / "base" / "users-base.yaml"
@@ -32,7 +33,7 @@ _PATTERN_TYPES = {"literal": "LITERAL", "prefix": "PREFIXED"}
 
 
 def _docs(path: Path, kind: str) -> list[dict[str, Any]]:
-    return [d for d in yamlish.load_all(path.read_text()) if isinstance(d, dict) and d.get("kind") == kind]
+    return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict) and d.get("kind") == kind]
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,8 @@ def es_roles_yml() -> str:
 
 
 def es_role_names() -> list[str]:
-    roles = yamlish.load_all(es_roles_yml())
-    return list(roles[0]) if roles else []
+    roles = yaml.safe_load(es_roles_yml())
+    return list(roles or [])
 
 
 CHART_VALUES = REPO_ROOT / "charts" / "tweet-sentiment" / "values.yaml"
@@ -186,8 +187,7 @@ class EsJobUser:
 
 
 def chart_values() -> dict[str, Any]:
-    (values,) = yamlish.load_all(CHART_VALUES.read_text())
-    return dict(values)
+    return dict(yaml.safe_load(CHART_VALUES.read_text()))
 
 
 def es_job_user() -> EsJobUser:

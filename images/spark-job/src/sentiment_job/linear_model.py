@@ -157,28 +157,38 @@ class LinearModel:
         with np.load(artifact, allow_pickle=False) as data:
             return cls.from_arrays({name: data[name] for name in data.files})
 
+    def features(self, token_lists: list[list[str]]) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint64]]:
+        """(text row, feature key) of every feature occurrence: what ``design`` weighs."""
+        found = batch_features(token_lists)
+        return found.docs, found.keys
+
     def design(self, token_lists: list[list[str]]) -> tuple[F64, F64]:
         """Per text: the linear layer's input split as (n-gram part @ weights, lexicon scores)."""
-        size = len(token_lists)
-        found = batch_features(token_lists)
-        index = self.index.lookup(found.keys)
+        docs, keys = self.features(token_lists)
+        ngram = self.ngram_layer(len(token_lists), docs, keys)
+        return ngram, lexicon_scores(token_lists, self.valence, self.negations)
+
+    def ngram_layer(self, size: int, docs: npt.NDArray[np.int64], keys: npt.NDArray[np.uint64]) -> F64:
+        """The tf-idf of (row, key) occurrences over this model's keys, L2-normalised per row,
+        times the weights: one row per text, one column per class."""
+        index = self.index.lookup(keys)
         hit = index >= 0
-        pairs = found.docs[hit] * len(self.keys) + index[hit]
+        pairs = docs[hit] * len(self.keys) + index[hit]
         unique, counts = np.unique(pairs, return_counts=True)
-        docs, columns = unique // len(self.keys), unique % len(self.keys)
+        rows, columns = unique // len(self.keys), unique % len(self.keys)
         values = (1.0 + np.log(counts)) * self.idf[columns]
-        norms = np.sqrt(np.bincount(docs, values * values, minlength=size))
+        norms = np.sqrt(np.bincount(rows, values * values, minlength=size))
         norms[norms == 0] = 1.0
-        values = values / norms[docs]
+        values = values / norms[rows]
         ngram = np.stack(
             [
-                np.bincount(docs, values * self.weights[columns, k], minlength=size)
+                np.bincount(rows, values * self.weights[columns, k], minlength=size)
                 for k in range(len(CLASSES))
             ],
             axis=1,
         )
         # bincount with weights gives float64; numpy's stubs say int.
-        return ngram.astype(np.float64, copy=False), lexicon_scores(token_lists, self.valence, self.negations)
+        return ngram.astype(np.float64, copy=False)
 
     def probabilities(self, texts: list[str]) -> F64:
         """P(class) per text, rows in ``CLASSES`` order."""
