@@ -133,6 +133,8 @@ def test_entry_point_user_and_spark_defaults() -> None:
     assert DOCKERFILE.rstrip().splitlines()[-1] == "USER 185"
     conf = read_spark_defaults(IMAGE_DIR / "spark-defaults.conf")
     assert conf["spark.ui.prometheus.enabled"] == "true"
+    # The one place it is set: the streaming query's metrics, for the sink configured here.
+    assert conf["spark.sql.streaming.metricsEnabled"] == "true"
     assert conf["spark.metrics.conf.*.sink.prometheusServlet.class"] == (
         "org.apache.spark.metrics.sink.PrometheusServlet"
     )
