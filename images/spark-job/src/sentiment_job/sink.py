@@ -33,15 +33,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from tweet_sentiment_common import contract
 
 from .settings import Settings
 from .transform import DELETE_AUTHOR_OP, DELETE_OP
-
-if TYPE_CHECKING:
-    from elasticsearch import Elasticsearch
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +212,6 @@ def bulk_with_retries(
     write block does not count against `max_retries`: it is waited out (capped backoff) for
     as long as the block lasts, and `on_blocked` is told each wait's seconds.
     """
-    from elasticsearch import ApiError, TransportError, helpers
-
     results: list[Outcome | None] = [None] * len(actions)
     pending = list(range(len(actions)))
     last_problem = ""
@@ -519,8 +516,6 @@ _clients_lock = threading.Lock()
 
 def shared_client(settings: Settings) -> Elasticsearch:
     """One Elasticsearch client per Python worker process (workers are reused across tasks)."""
-    from elasticsearch import Elasticsearch
-
     kwargs = settings.es_client_kwargs()
     key = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
     with _clients_lock:
@@ -599,8 +594,6 @@ def _posts_of_authors(
 ) -> tuple[list[str], int]:
     """(`_id`s of the documents of these accounts (`source` + `author_id`), how many accounts
     have none), after a refresh so this batch's own documents are found."""
-    from elasticsearch import ApiError, TransportError
-
     found: list[str] = []
     without_posts = 0
     for source, author in dict.fromkeys(tuple(a) for a in authors):
@@ -656,8 +649,6 @@ def _delete_deadletters(
     `doc_ids`: a refresh (so this batch's own dead letters are seen), a `terms` search for their
     `_id`s, a bulk delete. Not `_delete_by_query`: it needs Elasticsearch's reindex module, which
     a minimal distribution lacks, and a post has one dead letter or a few."""
-    from elasticsearch import ApiError, TransportError
-
     index = settings.es_deadletter_index
     found: list[str] = []
     for start in range(0, len(doc_ids), DEADLETTER_DELETE_CHUNK):

@@ -18,12 +18,17 @@ import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pyspark.sql import functions as F
+
 from tweet_sentiment_common import contract
 
 from .cleaning import clean_text
+from .sentiment import score_frame
 
 if TYPE_CHECKING:
-    import pandas as pd
     from pyspark.sql import Column, DataFrame
 
 log = logging.getLogger(__name__)
@@ -85,8 +90,6 @@ SOURCE_DDL = "value BINARY, key STRING, topic STRING, partition INT, offset BIGI
 def source_columns(df: DataFrame) -> DataFrame:
     """Kafka-shaped rows (`value` binary or string; `key`, `topic`, `partition`, `offset`,
     `timestamp` when present) → SOURCE_DDL rows, for `prepare_pandas`."""
-    from pyspark.sql import functions as F
-
     columns = set(df.columns)
 
     def kafka(name: str, dtype: str) -> Column:
@@ -223,8 +226,6 @@ _ROW_FIELDS = tuple(
 
 def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
     """SOURCE_DDL rows → PREPARED_DDL rows: parse, validate, clean (in this Python worker)."""
-    import pandas as pd
-
     rows = [prepare_row(v) for v in pdf["value"]]
     out = pd.DataFrame.from_records(rows, columns=[c for c in _PREPARED_COLUMNS if c not in pdf.columns])
     for name in ("key", "topic", "partition", "offset", "kafka_timestamp"):
@@ -237,12 +238,6 @@ ScoreFn = Callable[..., "pd.DataFrame"]
 # characters, 25,000 for long posts; Bluesky: 300), and the lexicon analyzers are superlinear
 # on some inputs: TextBlob took 4-5 s on "#" * 65536 or "!" * 65536, 15 ms on 2,000 of them.
 SCORED_CHARS = 2000
-
-
-def _default_score_fn() -> ScoreFn:
-    from .sentiment import score_frame
-
-    return score_frame
 
 
 def score_pandas(
@@ -259,11 +254,8 @@ def score_pandas(
     The analyzer raising on some text must not fail the batch: the frame is then scored row
     by row and only the rows that still fail are marked `sentiment_error` (dead-lettered).
     """
-    import numpy as np
-    import pandas as pd
-
     if score is None:
-        score = _default_score_fn()
+        score = score_frame
         if language_source is not None:
             score = functools.partial(score, language_source=language_source)
     out = pdf.copy()
@@ -298,9 +290,7 @@ def _posts(frame: pd.DataFrame) -> pd.Series:
     return posts & frame["op"].isna() if "op" in frame.columns else posts
 
 
-def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None:
-    import numpy as np
-
+def _put_scores(out: pd.DataFrame, positions: npt.NDArray[np.intp], scores: pd.DataFrame) -> None:
     if len(scores) != len(positions):
         raise ValueError(f"score_frame returned {len(scores)} rows for {len(positions)} texts")
     for name in _ANALYZER_COLUMNS:
