@@ -1,8 +1,8 @@
 """Elasticsearch side: the bulk round trip by bulk size, and what `refresh_interval` buys and costs.
 
 Against the local Elasticsearch the bench starts, with the job's own documents and code:
-the posts are the producer's synthetic ones, prepared and scored by the job's transform
-(`prepare_pandas` + `score_pandas`, the default analyzer), turned into bulk actions by
+the posts are the producer's synthetic ones, prepared and scored by the job's per-partition
+pass (`batch.run_partition`, the default analyzer), turned into bulk actions by
 `sink.document_action` and sent by `sink.bulk_with_retries` with the job's client settings.
 Every index is created fresh from the job's own template (`es_setup.load_template`), only
 `refresh_interval` overridden, and deleted afterwards.
@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from devtools.bench.stats import median, percentile
 
@@ -283,11 +283,14 @@ def section(result: EsResult | None, defaults: dict[str, Any]) -> list[str]:
 
 
 def make_rows(n: int, model: str) -> list[dict[str, Any]]:
-    """`n` document rows as the job's writer gets them: synthetic events, prepared and scored."""
+    """`n` documents as the job builds them: synthetic events through its per-partition pass
+    (`batch.run_partition`), the bulk requests kept in memory."""
     import pandas as pd
 
     from devtools.bench.stage import LANGUAGES, make_events
-    from sentiment_job.transform import prepare_pandas, score_pandas
+    from sentiment_job.batch import run_partition
+    from sentiment_job.settings import Settings
+    from sentiment_job.sink import MemoryWriter
 
     events = make_events(n, seed=11)
     pdf = pd.DataFrame(
@@ -299,9 +302,10 @@ def make_rows(n: int, model: str) -> list[dict[str, Any]]:
             "kafka_timestamp": None,
         }
     )
-    scored = score_pandas(prepare_pandas(pdf), model, LANGUAGES)
-    rows = cast("list[dict[str, Any]]", scored.to_dict("records"))  # str column names
-    return [r for r in rows if not r.get("reason")]
+    settings = Settings(checkpoint_location="unused", sentiment_model=model, sentiment_languages=LANGUAGES)
+    writer = MemoryWriter(settings)
+    run_partition([pdf], settings, writer)
+    return writer.documents
 
 
 class Docs:

@@ -4,9 +4,10 @@ All three score the same N synthetic posts (the producer's generator, published 
 JSON exactly as the producer would), held in a parquet file shaped like the rows of Spark's
 Kafka source:
 
-- `spark`: the job's own transform (`sentiment_job.transform.enrich`: parse, validate,
-  clean and score in one `mapInPandas` pass) on the job's own session configs
-  with `local[2]`, forced with the `noop` sink;
+- `spark`: the job's own per-partition pass (`sentiment_job.batch.write_partition`: parse,
+  validate, clean, score and build the documents in one `mapInPandas` pass) on the job's
+  own session configs with `local[2]`, its bulk requests kept in memory (`sink.MemoryWriter`)
+  instead of sent to Elasticsearch;
 - `python`: one process looping over the same `clean_text` + `score_frame` (the per-core
   ceiling of the same code);
 - `original`: the original design's shape: row-at-a-time Python UDFs (clean; TextBlob for
@@ -18,10 +19,13 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from functools import reduce
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devtools.bench.cpu import Measured, measure
 from devtools.bench.report import StageResult
+
+if TYPE_CHECKING:
+    from sentiment_job.sink import PartitionStats
 
 LANGUAGES = frozenset({"en", "und"})
 
@@ -75,21 +79,22 @@ def read_balanced(spark: Any, path: Path, partitions: int) -> Any:
 # ----------------------------------------------------------------------------- approaches
 
 
-def ours(df: Any, model: str) -> Measured:
-    """The job's transform over `df` (`read_balanced`'s rows)."""
+def ours(df: Any, model: str) -> tuple[Measured, PartitionStats]:
+    """The job's per-partition pass over `df` (`read_balanced`'s rows), every bulk kept in
+    memory: (the measurement, the partitions' stats with their time by phase)."""
+    from functools import partial
+
+    from sentiment_job.batch import STATS_DDL, write_partition
     from sentiment_job.settings import Settings
-    from sentiment_job.transform import enrich
+    from sentiment_job.sink import MemoryWriter, merge_stats
+    from sentiment_job.transform import source_columns
 
     settings = Settings(checkpoint_location="unused", sentiment_model=model, sentiment_languages=LANGUAGES)
-    docs, _ = enrich(df, settings)
-    return measure(lambda: docs.write.format("noop").mode("overwrite").save())
-
-
-def prepare_only(df: Any) -> float:
-    """Parse, validate and clean alone (one Python pass, no scoring): where the time goes."""
-    from sentiment_job.transform import prepare
-
-    return measure(lambda: prepare(df).write.format("noop").mode("overwrite").save()).seconds
+    write = partial(write_partition, settings=settings, new_writer=MemoryWriter)
+    plan = source_columns(df).mapInPandas(write, STATS_DDL)
+    rows: list[Any] = []
+    measured = measure(lambda: rows.extend(plan.collect()))
+    return measured, merge_stats(row["stats"] for row in rows)
 
 
 def pure_python(events: list[tuple[bytes, bytes]], model: str) -> Measured:
@@ -177,14 +182,15 @@ def run(posts: int, models: list[str], runs: int, workdir: Path, partitions: int
         original(spark, warm_data)
         for i in range(runs):
             for model in models:
-                for name, measured in (
-                    ("spark", ours(rows, model)),
-                    ("python", pure_python(events, model)),
-                ):
+                spark_run, stats = ours(rows, model)
+                for name, measured in (("spark", spark_run), ("python", pure_python(events, model))):
                     result.runs.setdefault(f"{name}/{model}", []).append(posts / measured.seconds)
                     result.cpu.setdefault(f"{name}/{model}", []).append(measured)
+                if model == models[0]:
+                    # The pass's prepare phase alone, its task seconds shared by the partitions' cores.
+                    prepare = stats.phase_seconds["prepare"] / partitions
+                    result.runs.setdefault("prepare/python", []).append(posts / prepare)
             result.runs.setdefault("original/textblob", []).append(posts / original(spark, data))
-            result.runs.setdefault("prepare/python", []).append(posts / prepare_only(rows))
             print(
                 f"[stage] run {i + 1}/{runs}: "
                 + ", ".join(f"{k} {v[-1]:,.0f}/s" for k, v in sorted(result.runs.items())),

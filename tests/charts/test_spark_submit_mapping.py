@@ -44,7 +44,7 @@ def test_submit_arguments_carry_the_spec(app: dict[str, Any], tmp_path: Path) ->
     assert confs["spark.kubernetes.container.image.pullPolicy"] == spec["imagePullPolicy"]
     assert confs["spark.kubernetes.submission.waitAppCompletion"] == "false"
     assert confs["spark.kubernetes.driver.pod.name"] == f"{app['metadata']['name']}-driver"
-    for key, value in spec["sparkConf"].items():
+    for key, value in (spec.get("sparkConf") or {}).items():
         assert confs[key] == str(value)
     for role in ("driver", "executor"):
         r = spec[role]

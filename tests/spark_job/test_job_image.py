@@ -132,6 +132,8 @@ def test_entry_point_and_spark_defaults() -> None:
     assert (IMAGE_DIR / "main.py").read_text().count("sentiment_job.job import main") == 1
     conf = read_spark_defaults(IMAGE_DIR / "spark-defaults.conf")
     assert conf["spark.ui.prometheus.enabled"] == "true"
+    # The one place it is set: the streaming query's metrics, for the sink configured here.
+    assert conf["spark.sql.streaming.metricsEnabled"] == "true"
     assert conf["spark.metrics.conf.*.sink.prometheusServlet.class"] == (
         "org.apache.spark.metrics.sink.PrometheusServlet"
     )

@@ -1,21 +1,37 @@
-"""The streaming transform on small DataFrames in a local Spark: parsing, validation,
-dead-letter reasons, cleaning, scoring (the same code the job runs on each micro-batch)."""
+"""The job's pass on small DataFrames: the Spark-side plan (`transform.source_columns`) in a
+local Spark, then the per-partition pass (`batch.run_partition`: parsing, validation,
+dead-letter reasons, cleaning, scoring, the writer's documents and dead letters) into an
+in-memory writer: the code the job runs on each micro-batch, without Elasticsearch."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import pandas as pd
 import pytest
 from spark_job_helpers import event
 
+from sentiment_job.batch import run_partition
 from sentiment_job.settings import Settings
-from sentiment_job.transform import REASONS, enrich, prepare, score_pandas
+from sentiment_job.sink import MemoryWriter
+from sentiment_job.transform import REASONS, score_pandas, source_columns
 
 pytestmark = pytest.mark.spark
 
 SETTINGS = Settings(checkpoint_location="unused")
+
+
+def run_pass(df: Any, settings: Settings = SETTINGS) -> MemoryWriter:
+    """`df` (Kafka-shaped rows) through the job's plan and pass; what it wrote, in memory."""
+    pdf = source_columns(df).toPandas()
+    # Arrow (mapInPandas) hands the worker `bytes`; toPandas without Arrow gives bytearray.
+    pdf["value"] = [None if v is None else bytes(v) for v in pdf["value"]]
+    writer = MemoryWriter(settings)
+    run_partition([pdf], settings, writer)
+    return writer
+
 
 # raw value → expected dead-letter reason (the contract's one vocabulary, shared with the producer)
 INVALID: dict[Any, str] = {
@@ -60,19 +76,21 @@ VALID = [
 
 def test_every_invalid_record_gets_its_reason_and_valid_ones_none(spark: Any) -> None:
     rows = [(raw,) for raw in INVALID] + [(None,)] + [(json.dumps(v),) for v in VALID]
-    out = prepare(spark.createDataFrame(rows, "value string")).collect()
-    by_raw = {r["raw"]: r for r in out}
+    out = run_pass(spark.createDataFrame(rows, "value string"))
+    by_raw = {d["raw"]: d for d in out.deadletters}
+    assert len(by_raw) == len(out.deadletters) == len(INVALID) + 1
     for raw, reason in INVALID.items():
         assert by_raw[raw]["reason"] == reason, (raw, by_raw[raw]["error"])
         assert by_raw[raw]["error"], raw
     assert by_raw[None]["reason"] == "bad_json"
-    valid = {r["id"]: r for r in out if r["reason"] is None}
+    assert out.stats.deadlettered == Counter([*INVALID.values(), "bad_json"])
+    assert set(out.stats.deadlettered) <= set(REASONS)
+    valid = {d["id"]: d for d in out.documents}
     assert set(valid) == {"v1", "v2", "v3", "v4", "v5", "é" * 254}
-    assert all(r["reason"] in REASONS for r in out if r["reason"])
     # Timestamps normalised to UTC with milliseconds; the offset form is converted.
     assert valid["v1"]["created_at"] == "2026-01-02T03:04:05.678Z"
     assert valid["v5"]["created_at"] == "2026-01-02T01:04:05.000Z"
-    assert valid["v1"]["ingested_at_epoch"] == pytest.approx(1767323046.0)
+    assert valid["v1"]["ingested_at"] == "2026-01-02T03:04:06.000Z"
     # A missing lang is "und"; tags keep their case.
     assert valid["v4"]["lang"] == "und"
     assert valid["v2"]["lang"] == "en-GB"
@@ -88,21 +106,23 @@ def test_kafka_coordinates_and_binary_values(spark: Any) -> None:
         ],
         "value binary, topic string, partition int, offset long, timestamp string",
     ).selectExpr("value", "topic", "partition", "offset", "cast(timestamp as timestamp) as timestamp")
-    rows = {r["offset"]: r for r in prepare(df).collect()}
-    assert rows[40]["reason"] == "bad_encoding"
-    assert (rows[40]["topic"], rows[40]["partition"]) == ("posts", 2)
-    assert rows[40]["kafka_timestamp"] == "2026-01-02T03:04:06.500Z"
-    assert rows[7]["reason"] is None
-    assert rows[7]["id"] == "z"
+    out = run_pass(df)
+    (dead,) = out.deadletters
+    assert dead["reason"] == "bad_encoding"
+    assert (dead["topic"], dead["partition"], dead["offset"]) == ("posts", 2, 40)
+    assert dead["kafka_timestamp"] == "2026-01-02T03:04:06.500Z"
+    (doc,) = out.documents
+    assert doc["id"] == "z"
 
 
-def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
+def test_the_pass_scores_valid_posts_and_dead_letters_the_rest(spark: Any) -> None:
     values = [json.dumps(v) for v in VALID] + ["not json", json.dumps(event("dup"))] * 2
-    docs_df, dead_df = enrich(spark.createDataFrame([(v,) for v in values], "value string"), SETTINGS)
-    docs = {r["id"]: r for r in docs_df.collect()}
-    dead = dead_df.collect()
+    out = run_pass(spark.createDataFrame([(v,) for v in values], "value string"))
+    docs = {d["id"]: d for d in out.documents}
     assert set(docs) == {"v1", "v2", "v3", "v4", "v5", "é" * 254, "dup"}
-    assert [d["reason"] for d in dead] == ["bad_json", "bad_json"]
+    assert [d["reason"] for d in out.deadletters] == ["bad_json", "bad_json"]
+    assert sum(out.stats.indexed.values()) == len(out.documents) == len(VALID) + 2
+    assert set(out.stats.phase_seconds) == {"rows in", "prepare", "score", "bulk"}
     assert docs["v1"]["sentiment"] == "Positive"
     assert docs["v1"]["polarity"] > 0
     assert docs["v2"]["sentiment"] == "Negative"
@@ -116,14 +136,15 @@ def test_enrich_scores_valid_posts_and_splits_dead_letters(spark: Any) -> None:
     assert all(d["model"] == "multi-lr" for d in docs.values())
     assert all(d["subjectivity"] is None for d in docs.values())
     assert all(0.0 <= d["confidence"] <= 1.0 for d in docs.values() if d["confidence"] is not None)
+    assert all(d["indexed_at"] for d in docs.values())
 
 
 def test_vader_model(spark: Any) -> None:
     settings = Settings(checkpoint_location="unused", sentiment_model="vader")
-    docs_df, _ = enrich(
+    out = run_pass(
         spark.createDataFrame([(json.dumps(event("q", "this is awful :(")),)], "value string"), settings
     )
-    (doc,) = docs_df.collect()
+    (doc,) = out.documents
     assert (doc["model"], doc["sentiment"]) == ("vader", "Negative")
     assert doc["subjectivity"] is None  # VADER has no subjectivity
     assert doc["confidence"] is None  # nor a probability

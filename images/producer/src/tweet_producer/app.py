@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from tweet_producer.events import Deletion, Post, Rejected, Skipped
@@ -100,7 +101,7 @@ class ProducerApp:
 
     # -- signals and health --------------------------------------------------------------
 
-    def request_stop(self, signum: int | None = None, _frame: Any = None) -> None:
+    def request_stop(self, signum: int | None = None, _frame: FrameType | None = None) -> None:
         if signum is not None:
             log.info("received %s: stopping", signal.Signals(signum).name)
         self._deadline = min(self._deadline, time.monotonic() + self.settings.shutdown_timeout_seconds - 0.5)

@@ -1,42 +1,45 @@
 """One micro-batch of Kafka rows: prepare, score and write them, partition by partition.
 
-Parsing, validation, cleaning, scoring and writing share one `mapInPandas` pass so each row crosses the JVM/Python
-boundary once (Arrow), and the only thing collected on the driver is one small stats
-record per partition.
+Parsing, validation, cleaning, scoring and writing share one `mapInPandas` pass
+(`run_partition`) so each row crosses the JVM/Python boundary once (Arrow), and the only
+thing collected on the driver is one small stats record per partition.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+import pandas as pd
+
 from .settings import Settings
-from .sink import PartitionStats, PartitionWriter, apply_deletions, merge_stats, shared_client
+from .sink import PartitionStats, PartitionWriter, RowWriter, apply_deletions, merge_stats, shared_client
 from .transform import prepare_pandas, score_pandas
 from .worker_setup import ack_task_header, prepare_worker
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
 STATS_DDL = "stats STRING"
 # Where a task's time goes, in order (`PartitionStats.phase_seconds`, the batch log line):
 # waiting for the rows (the JVM's Kafka fetch and Arrow conversion), decode/parse/validate/
 # clean, score, and the bulk request(s) with their documents.
 TASK_PHASES = ("rows in", "prepare", "score", "bulk")
+# Makes a partition's writer: the job's (Elasticsearch) unless told otherwise (sink.MemoryWriter).
+NewWriter = Callable[[Settings], RowWriter]
 
 
-def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Iterator[pd.DataFrame]:
-    """Executor side: prepare and score each Arrow batch of `transform.source_columns` rows,
-    bulk-write it, then yield this partition's stats."""
-    import pandas as pd
+def es_writer(settings: Settings) -> RowWriter:
+    return PartitionWriter(shared_client(settings), settings)
 
-    prepare_worker(settings.sentiment_model)
-    writer = PartitionWriter(shared_client(settings), settings)
+
+def run_partition(frames: Iterable[pd.DataFrame], settings: Settings, writer: RowWriter) -> PartitionStats:
+    """The per-partition pass, one assembly for the job, the bench and the tests: each Arrow
+    batch of `transform.source_columns` rows is prepared (decode, parse, validate with the
+    contract, clean), scored and handed to `writer`, its time summed by TASK_PHASES."""
     spent = writer.stats.phase_seconds
-    ack_task_header()  # before the first read of the rows
     mark = time.perf_counter()
     for pdf in frames:
         mark = _lap(spent, "rows in", mark)
@@ -51,7 +54,18 @@ def write_partition(frames: Iterator[pd.DataFrame], settings: Settings) -> Itera
         mark = _lap(spent, "score", mark)
         writer.write_rows(cast("list[dict[str, Any]]", scored.to_dict("records")))  # str column names
         mark = _lap(spent, "bulk", mark)
-    yield pd.DataFrame({"stats": [writer.stats.to_json()]})
+    return writer.stats
+
+
+def write_partition(
+    frames: Iterator[pd.DataFrame], settings: Settings, new_writer: NewWriter = es_writer
+) -> Iterator[pd.DataFrame]:
+    """Executor side: `run_partition` in a prepared Python worker, then yield the stats."""
+    prepare_worker(settings.sentiment_model)
+    writer = new_writer(settings)
+    ack_task_header()  # before the first read of the rows
+    stats = run_partition(frames, settings, writer)
+    yield pd.DataFrame({"stats": [stats.to_json()]})
 
 
 def _lap(spent: dict[str, float], phase: str, since: float) -> float:
@@ -63,15 +77,13 @@ def _lap(spent: dict[str, float], phase: str, since: float) -> float:
 def warm_partition(frames: Iterator[pd.DataFrame], model: str) -> Iterator[pd.DataFrame]:
     """Executor side, before the first batch: import the transform and build the analyzer
     (its lexicon load) in this Python worker, which Spark then reuses for the batches."""
-    import pandas as pd
-
     prepare_worker(model)
     for _ in frames:
         pass
     yield pd.DataFrame({"warm": [1]})
 
 
-def warm_workers(spark: Any, settings: Settings) -> int:
+def warm_workers(spark: SparkSession, settings: Settings) -> int:
     """Start one Python worker per core and warm it; returns how many tasks ran."""
     cores = max(1, int(spark.sparkContext.defaultParallelism))
     df = spark.range(cores, numPartitions=cores)

@@ -10,7 +10,14 @@ import argparse
 import json
 import os
 import sys
-from typing import Any
+
+from elasticsearch import (
+    ApiError,
+    AuthenticationException,
+    Elasticsearch,
+    NotFoundError,
+    TransportError,
+)
 
 from . import stats
 from .es_setup import secret_values
@@ -39,15 +46,11 @@ def es_settings(args: argparse.Namespace) -> EsSettings:
     return EsSettings.load(**{k: v for k, v in options.items() if v is not None})
 
 
-def client(settings: EsSettings) -> Any:
-    from elasticsearch import Elasticsearch
-
+def client(settings: EsSettings) -> Elasticsearch:
     return Elasticsearch(**settings.es_client_kwargs())
 
 
 def run_stats(args: argparse.Namespace) -> int:
-    from elasticsearch import ApiError, AuthenticationException, NotFoundError, TransportError
-
     try:
         settings = es_settings(args)
     except SettingsError as exc:

@@ -17,8 +17,15 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from elasticsearch import ApiError, Elasticsearch
+from elasticsearch import ConnectionError as ESConnectionError
+
+from tweet_sentiment_common.settings import split_urls
 
 from .settings import EsSettings, SettingsError
 
@@ -71,7 +78,7 @@ def refresh_interval_update(current: str | None, template: str | None) -> str | 
     return None  # set by an operator: theirs wins
 
 
-def _update_refresh_interval(client: Any, index: str, body: dict[str, Any]) -> None:
+def _update_refresh_interval(client: Elasticsearch, index: str, body: dict[str, Any]) -> None:
     template = body["template"].get("settings", {}).get("index", {}).get("refresh_interval")
     got = client.indices.get_settings(index=index, name="index.refresh_interval", flat_settings=True)
     current = got.get(index, {}).get("settings", {}).get("index.refresh_interval")
@@ -83,10 +90,8 @@ def _update_refresh_interval(client: Any, index: str, body: dict[str, Any]) -> N
         log.info("index %s keeps refresh_interval %s (the template's is %s)", index, current, template)
 
 
-def install(client: Any, settings: EsSettings) -> list[str]:
+def install(client: Elasticsearch, settings: EsSettings) -> list[str]:
     """Put both templates, create or update both indices. Returns the index names."""
-    from elasticsearch import ApiError
-
     done = []
     for name, (index, body) in templates_for(settings).items():
         try:
@@ -113,11 +118,10 @@ def install(client: Any, settings: EsSettings) -> list[str]:
     return done
 
 
-def install_with_retries(settings: EsSettings, sleep: Any = time.sleep) -> list[str]:
+def install_with_retries(settings: EsSettings, sleep: Callable[[float], None] = time.sleep) -> list[str]:
     """`install`, retrying while Elasticsearch is unreachable or busy (it may start after us)."""
-    from elasticsearch import ApiError, Elasticsearch
-    from elasticsearch import ConnectionError as ESConnectionError
-
+    # Local: through the transform the sink brings pandas and the analyzers, +0.3 s to the
+    # start of `tweet-sentiment stats`, which imports this module (python -X importtime).
     from .sink import backoff_seconds
 
     client = Elasticsearch(**settings.es_client_kwargs())
@@ -157,10 +161,6 @@ def _safe(exc: BaseException, settings: EsSettings) -> str:
 
 def secret_values(settings: EsSettings) -> list[str]:
     """Every credential the settings hold, for masking (the URLs' userinfo included)."""
-    from urllib.parse import unquote, urlsplit
-
-    from tweet_sentiment_common.settings import split_urls
-
     values = [s.get_secret_value() for s in (settings.es_password, settings.es_api_key) if s is not None]
     for url in split_urls(settings.es_url.get_secret_value()):
         parts = urlsplit(url)

@@ -16,10 +16,21 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from types import FrameType
 from urllib.parse import urlsplit
 
+from prometheus_client import REGISTRY, start_http_server
+from pyspark import SparkConf
+from pyspark.errors import StreamingQueryException
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming.query import StreamingQuery
+
+from .batch import TASK_PHASES, process_batch, warm_workers
+from .es_setup import SetupError, install_with_retries
+from .metrics import JobMetrics, progress_listener
 from .settings import Settings, SettingsError
+from .sink import PartitionStats
+from .transform import source_columns
 
 log = logging.getLogger("sentiment_job")
 
@@ -47,7 +58,6 @@ def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
         # The analyzer and the Elasticsearch client are cached per Python worker.
         "spark.python.worker.reuse": "true",
         "spark.ui.showConsoleProgress": "false",
-        "spark.sql.streaming.metricsEnabled": "true",
         "spark.sql.streaming.pollingDelay": IDLE_POLL_INTERVAL,
     }
     if settings.checkpoint_is_local:
@@ -78,14 +88,10 @@ def read_spark_defaults(path: str | os.PathLike[str]) -> dict[str, str]:
     return conf
 
 
-def build_spark(settings: Settings) -> Any:
-    from pyspark.sql import SparkSession
-
+def build_spark(settings: Settings) -> SparkSession:
     under_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     conf = spark_configs(settings, under_submit)
     if under_submit:
-        from pyspark import SparkConf
-
         submitted = SparkConf()
         # A submission's own idle poll interval (sparkConf) wins over ours.
         if submitted.contains("spark.sql.streaming.pollingDelay"):
@@ -111,12 +117,10 @@ def build_spark(settings: Settings) -> Any:
     return spark
 
 
-def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
+def start_query(spark: SparkSession, settings: Settings, metrics: JobMetrics) -> StreamingQuery:
     """Start the streaming query (the caller awaits it and registers the listener)."""
-    from .batch import process_batch
-    from .transform import source_columns
 
-    def handle(batch_df: Any, batch_id: int) -> None:
+    def handle(batch_df: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         try:
             stats = process_batch(batch_df, settings)
@@ -160,11 +164,9 @@ def start_query(spark: Any, settings: Settings, metrics: Any) -> Any:
     )
 
 
-def task_phases(stats: Any) -> str:
+def task_phases(stats: PartitionStats) -> str:
     """`rows in 12 ms, prepare 8 ms, score 9 ms, bulk 10 ms`: task time by phase, summed over
     the batch's tasks (so more than the batch's wall time when tasks ran side by side)."""
-    from .batch import TASK_PHASES
-
     return ", ".join(f"{phase} {stats.phase_seconds.get(phase, 0.0) * 1000:.0f} ms" for phase in TASK_PHASES)
 
 
@@ -216,16 +218,11 @@ def main(argv: list[str] | None = None) -> int:
             "topic re-created), the job skips the gap and goes on; those posts are never indexed"
         )
 
-    from .es_setup import SetupError, install_with_retries
-    from .metrics import JobMetrics
-
     try:
         install_with_retries(settings)
     except SetupError as exc:
         log.error("%s", exc)
         return 1
-
-    from prometheus_client import REGISTRY, start_http_server
 
     metrics = JobMetrics(REGISTRY)
     if settings.metrics_port:
@@ -246,12 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         spark.stop()
 
 
-def _warm(spark: Any, settings: Settings) -> None:
+def _warm(spark: SparkSession, settings: Settings) -> None:
     """Start and warm the Python workers before the first batch (else the first batch pays
     for the worker start-up and the analyzer's lexicon load). Best effort: a failure here
     shows again, with its real cause, in the first batch."""
-    from .batch import warm_workers
-
     started = time.monotonic()
     try:
         tasks = warm_workers(spark, settings)
@@ -261,18 +256,14 @@ def _warm(spark: Any, settings: Settings) -> None:
     log.info("%d Python workers warm in %.1fs", tasks, time.monotonic() - started)
 
 
-def run(spark: Any, settings: Settings, metrics: Any) -> int:
+def run(spark: SparkSession, settings: Settings, metrics: JobMetrics) -> int:
     """Start the query and wait for it; 0 when it ended normally or on SIGTERM."""
-    from pyspark.errors import StreamingQueryException
-
-    from .metrics import progress_listener
-
     spark.streams.addListener(progress_listener(metrics, settings.kafka_topic))
     _warm(spark, settings)
     query = start_query(spark, settings, metrics)
     stopping = threading.Event()
 
-    def on_signal(signum: int, _frame: Any) -> None:
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: stopping the query (the checkpoint keeps what was committed)", signum)
         stopping.set()
         # Not from the handler itself: stop() is a Py4J call and may block.

@@ -20,6 +20,15 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import HistogramMetricFamily
 from prometheus_client.registry import Collector
+from pyspark import SparkContext
+from pyspark.sql.streaming.listener import (
+    JStreamingQueryListener,
+    QueryIdleEvent,
+    QueryProgressEvent,
+    QueryStartedEvent,
+    QueryTerminatedEvent,
+    StreamingQueryListener,
+)
 
 from .sink import LATENCY_BUCKETS, METRIC_LANGUAGES, OTHER_LANGUAGE, PartitionStats
 from .transform import REASONS
@@ -280,16 +289,14 @@ def _json_text(value: Any) -> str | None:
     return value if value is None or isinstance(value, str) else json.dumps(value)
 
 
-def progress_listener(metrics: JobMetrics, topic: str) -> Any:
-    """A `StreamingQueryListener` feeding `metrics` (built lazily: pyspark is heavy).
+def progress_listener(metrics: JobMetrics, topic: str) -> StreamingQueryListener:
+    """A `StreamingQueryListener` feeding `metrics`.
 
     pyspark's own bridge turns every progress event into Python objects with ~25 Py4J calls
     (one per field, each a round trip between the JVM's listener thread and this process);
     at several batches a second that was a measurable share of the job's CPU (issue 17).
     This one asks the JVM for the progress as JSON: two calls per event.
     """
-    from pyspark import SparkContext
-    from pyspark.sql.streaming.listener import JStreamingQueryListener, StreamingQueryListener
 
     class JsonProgressBridge(JStreamingQueryListener):
         def onQueryProgress(self, jevent: Any) -> None:
@@ -305,10 +312,10 @@ def progress_listener(metrics: JobMetrics, topic: str) -> Any:
                 self._jlistener_json = jvm.PythonStreamingQueryListenerWrapper(JsonProgressBridge(self))
             return self._jlistener_json
 
-        def onQueryStarted(self, event: Any) -> None:
+        def onQueryStarted(self, event: QueryStartedEvent) -> None:
             log.info("query started: id=%s run=%s", event.id, event.runId)
 
-        def onQueryProgress(self, event: Any) -> None:
+        def onQueryProgress(self, event: QueryProgressEvent) -> None:
             started = time.perf_counter()
             try:
                 metrics.record_progress(event.progress, topic)
@@ -321,10 +328,10 @@ def progress_listener(metrics: JobMetrics, topic: str) -> Any:
             except Exception:  # a metrics bug must not take the query down
                 log.exception("could not record query progress")
 
-        def onQueryIdle(self, event: Any) -> None:
+        def onQueryIdle(self, event: QueryIdleEvent) -> None:
             pass
 
-        def onQueryTerminated(self, event: Any) -> None:
+        def onQueryTerminated(self, event: QueryTerminatedEvent) -> None:
             if event.exception:
                 log.error("query terminated with an error: %s", event.exception.splitlines()[0])
             else:

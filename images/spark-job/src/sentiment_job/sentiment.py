@@ -18,16 +18,17 @@ import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from tweet_sentiment_common import contract
 
 from . import language as language_id
 from .language import DEFAULT_SOURCE
 from .linear_model import CLASSES, LinearModel, ModelArtifactError, MultilingualModel, bundled_paths
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 LABELS = contract.LABELS
 NEGATIVE, NEUTRAL, POSITIVE, UNSUPPORTED = LABELS
@@ -110,6 +111,7 @@ class TextBlobAnalyzer:
     name = "textblob"
 
     def __init__(self) -> None:
+        # Local: textblob.en imports nltk, ~2 s (python -X importtime); only the model in use loads.
         from textblob.en import sentiment
 
         self._sentiment = sentiment
@@ -140,8 +142,6 @@ class VaderAnalyzer:
     name = "vader"
 
     def __init__(self) -> None:
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
         self._analyzer = SentimentIntensityAnalyzer()
 
     def polarity_subjectivity(self, text: str) -> tuple[float, float | None]:
@@ -282,9 +282,6 @@ def score_frame(
     null text scores as the empty string. The lexicon analyzers loop over plain lists; the
     linear models score every supported row of a language in one vectorised call.
     """
-    import numpy as np
-    import pandas as pd
-
     analyzer = get_analyzer(model)
     accepted = _lowered(model_languages(model) if languages is None else languages)
     size = len(texts)

@@ -30,10 +30,12 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+
+from elasticsearch import ApiError, Elasticsearch, TransportError, helpers
 
 from tweet_sentiment_common import contract
 
@@ -197,7 +199,7 @@ def _item_outcome(item: Mapping[str, Any]) -> Outcome:
 
 
 def bulk_with_retries(
-    client: Any,
+    client: Elasticsearch,
     actions: Sequence[dict[str, Any]],
     max_retries: int,
     sleep: Callable[[float], None] = time.sleep,
@@ -210,8 +212,6 @@ def bulk_with_retries(
     write block does not count against `max_retries`: it is waited out (capped backoff) for
     as long as the block lasts, and `on_blocked` is told each wait's seconds.
     """
-    from elasticsearch import ApiError, TransportError, helpers
-
     results: list[Outcome | None] = [None] * len(actions)
     pending = list(range(len(actions)))
     last_problem = ""
@@ -389,24 +389,18 @@ class PartitionStats:
         )
 
 
-class PartitionWriter:
-    """Writes rows (dicts of the prepared+scored columns) of one partition in bulk chunks."""
+class RowWriter:
+    """Writes rows (dicts of the prepared+scored columns) of one partition in bulk chunks:
+    documents, dead letters, deletions (sent to the driver with `stats`). `_bulk` sends one
+    request: to Elasticsearch (`PartitionWriter`) or into memory (`MemoryWriter`)."""
 
-    def __init__(
-        self,
-        client: Any,
-        settings: Settings,
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.client = client
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.settings = settings
         self.clock = clock
-        self.sleep = sleep
         self.stats = PartitionStats()
 
-    def _blocked(self, seconds: float) -> None:
-        self.stats.blocked_seconds += seconds
+    def _bulk(self, actions: Sequence[dict[str, Any]]) -> list[Outcome]:
+        raise NotImplementedError
 
     def write_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         chunk: list[Mapping[str, Any]] = []
@@ -430,9 +424,7 @@ class PartitionWriter:
             else:
                 actions.append((row, document_action(s.es_index, row, now)))
         if actions:
-            outcomes = bulk_with_retries(
-                self.client, [a for _, a in actions], s.es_max_retries, self.sleep, self._blocked
-            )
+            outcomes = self._bulk([a for _, a in actions])
             acked = self.clock()
             for (row, _), outcome in zip(actions, outcomes, strict=True):
                 if outcome.ok:
@@ -462,7 +454,7 @@ class PartitionWriter:
         actions = [
             deadletter_action(s.es_deadletter_index, row, reason, error, now) for row, reason, error in dead
         ]
-        outcomes = bulk_with_retries(self.client, actions, s.es_max_retries, self.sleep, self._blocked)
+        outcomes = self._bulk(actions)
         refused = []
         for (row, reason, _), outcome in zip(dead, outcomes, strict=True):
             if outcome.ok:
@@ -477,14 +469,53 @@ class PartitionWriter:
             raise DeadLetterRefused(f"{len(refused)} dead letters refused, e.g. {refused[0]}")
 
 
-_clients: dict[tuple[Any, ...], Any] = {}
+class PartitionWriter(RowWriter):
+    """The job's writer: each bulk to Elasticsearch through `bulk_with_retries`."""
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, clock)
+        self.client = client
+        self.sleep = sleep
+
+    def _blocked(self, seconds: float) -> None:
+        self.stats.blocked_seconds += seconds
+
+    def _bulk(self, actions: Sequence[dict[str, Any]]) -> list[Outcome]:
+        return bulk_with_retries(
+            self.client, actions, self.settings.es_max_retries, self.sleep, self._blocked
+        )
+
+
+class MemoryWriter(RowWriter):
+    """The same writer with every bulk accepted and kept in memory (no Elasticsearch): for the
+    bench and the tests. `documents` and `deadletters` are the `_source`s it was given."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(settings, clock)
+        self.documents: list[dict[str, Any]] = []
+        self.deadletters: list[dict[str, Any]] = []
+
+    def _bulk(self, actions: Sequence[dict[str, Any]]) -> list[Outcome]:
+        for action in actions:
+            kept = (
+                self.deadletters if action["_index"] == self.settings.es_deadletter_index else self.documents
+            )
+            kept.append(action["_source"])
+        return [Outcome(ok=True, status=201) for _ in actions]
+
+
+_clients: dict[tuple[Any, ...], Elasticsearch] = {}
 _clients_lock = threading.Lock()
 
 
-def shared_client(settings: Settings) -> Any:
+def shared_client(settings: Settings) -> Elasticsearch:
     """One Elasticsearch client per Python worker process (workers are reused across tasks)."""
-    from elasticsearch import Elasticsearch
-
     kwargs = settings.es_client_kwargs()
     key = tuple(sorted((k, repr(v)) for k, v in kwargs.items()))
     with _clients_lock:
@@ -499,12 +530,6 @@ def merge_stats(texts: Iterable[str]) -> PartitionStats:
     for text in texts:
         total.merge(PartitionStats.from_json(text))
     return total
-
-
-def rows_of(frames: Iterator[Any]) -> Iterator[dict[str, Any]]:
-    """pandas frames → row dicts (NaN/NaT kept; `_clean` handles them when building docs)."""
-    for pdf in frames:
-        yield from pdf.to_dict("records")
 
 
 # --- deletions ------------------------------------------------------------------------
@@ -527,7 +552,7 @@ def delete_action(index: str, doc_id: str) -> dict[str, Any]:
 
 
 def apply_deletions(
-    client: Any,
+    client: Elasticsearch,
     settings: Settings,
     doc_ids: Sequence[str],
     sleep: Callable[[float], None] = time.sleep,
@@ -562,12 +587,13 @@ def apply_deletions(
 
 
 def _posts_of_authors(
-    client: Any, settings: Settings, authors: Sequence[Sequence[str]], sleep: Callable[[float], None]
+    client: Elasticsearch,
+    settings: Settings,
+    authors: Sequence[Sequence[str]],
+    sleep: Callable[[float], None],
 ) -> tuple[list[str], int]:
     """(`_id`s of the documents of these accounts (`source` + `author_id`), how many accounts
     have none), after a refresh so this batch's own documents are found."""
-    from elasticsearch import ApiError, TransportError
-
     found: list[str] = []
     without_posts = 0
     for source, author in dict.fromkeys(tuple(a) for a in authors):
@@ -617,14 +643,12 @@ def _posts_of_authors(
 
 
 def _delete_deadletters(
-    client: Any, settings: Settings, doc_ids: Sequence[str], sleep: Callable[[float], None]
+    client: Elasticsearch, settings: Settings, doc_ids: Sequence[str], sleep: Callable[[float], None]
 ) -> int:
     """Remove the dead letters whose `key` (the Kafka key: the post's `<source>:<id>`) is one of
     `doc_ids`: a refresh (so this batch's own dead letters are seen), a `terms` search for their
     `_id`s, a bulk delete. Not `_delete_by_query`: it needs Elasticsearch's reindex module, which
     a minimal distribution lacks, and a post has one dead letter or a few."""
-    from elasticsearch import ApiError, TransportError
-
     index = settings.es_deadletter_index
     found: list[str] = []
     for start in range(0, len(doc_ids), DEADLETTER_DELETE_CHUNK):

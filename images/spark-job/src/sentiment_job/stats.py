@@ -14,7 +14,10 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from elasticsearch import Elasticsearch
 
 # Display order; labels the job may add later still show, after these.
 LABELS = ("Positive", "Neutral", "Negative", "Unsupported")
@@ -515,14 +518,16 @@ def format_languages(summary: Summary, top: int = 12) -> list[str]:
 # --- I/O edges ------------------------------------------------------------------------
 
 
-def fetch_summary(es: Any, index: str, top_n: int = 3, latency_sample: int = LATENCY_SAMPLE) -> Summary:
+def fetch_summary(
+    es: Elasticsearch, index: str, top_n: int = 3, latency_sample: int = LATENCY_SAMPLE
+) -> Summary:
     """Two searches against `index` with an `elasticsearch.Elasticsearch` client."""
     response = es.search(index=index, body=summary_request(top_n))
     latency_response = es.search(index=index, body=latency_request(latency_sample))
     return parse_summary(index, response.body, latency_response.body)
 
 
-def fetch_timeline(es: Any, index: str, summary: Summary, buckets: int = 40) -> Timeline:
+def fetch_timeline(es: Elasticsearch, index: str, summary: Summary, buckets: int = 40) -> Timeline:
     body = timeline_request(summary, buckets)
     interval = int(body["aggs"]["over_time"]["date_histogram"]["fixed_interval"].rstrip("s"))
     response = es.search(index=index, body=body)

@@ -3,12 +3,10 @@
 The JVM only selects the Kafka columns (`source_columns`). `prepare_pandas` then decodes,
 parses, validates (with the contract's rules) and cleans (`cleaning.clean_text`) each
 record in the Python worker, and `score_pandas` adds the sentiment columns, all inside the
-one `mapInPandas` pass the rows take anyway. Every row comes out, valid or not; an invalid
-one carries a `reason` (a short code) and an `error` (a sentence) and is later written to
-the dead-letter index instead of failing the query. Nothing here may raise on bad data.
-
-`enrich(df, settings)` is the whole transform on a DataFrame with a `value` column and no
-Kafka, for the benchmark, the demo and the tests.
+one `mapInPandas` pass the rows take anyway (`batch.run_partition`, which also writes them).
+Every row comes out, valid or not; an invalid one carries a `reason` (a short code) and an
+`error` (a sentence) and is later written to the dead-letter index instead of failing the
+query. Nothing here may raise on bad data.
 """
 
 from __future__ import annotations
@@ -17,16 +15,20 @@ import functools
 import json
 import logging
 import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from pyspark.sql import functions as F
 
 from tweet_sentiment_common import contract
 
 from .cleaning import clean_text
-from .settings import Settings
+from .sentiment import score_frame
 
 if TYPE_CHECKING:
-    import pandas as pd
     from pyspark.sql import Column, DataFrame
 
 log = logging.getLogger(__name__)
@@ -88,8 +90,6 @@ SOURCE_DDL = "value BINARY, key STRING, topic STRING, partition INT, offset BIGI
 def source_columns(df: DataFrame) -> DataFrame:
     """Kafka-shaped rows (`value` binary or string; `key`, `topic`, `partition`, `offset`,
     `timestamp` when present) → SOURCE_DDL rows, for `prepare_pandas`."""
-    from pyspark.sql import functions as F
-
     columns = set(df.columns)
 
     def kafka(name: str, dtype: str) -> Column:
@@ -226,8 +226,6 @@ _ROW_FIELDS = tuple(
 
 def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
     """SOURCE_DDL rows → PREPARED_DDL rows: parse, validate, clean (in this Python worker)."""
-    import pandas as pd
-
     rows = [prepare_row(v) for v in pdf["value"]]
     out = pd.DataFrame.from_records(rows, columns=[c for c in _PREPARED_COLUMNS if c not in pdf.columns])
     for name in ("key", "topic", "partition", "offset", "kafka_timestamp"):
@@ -235,27 +233,11 @@ def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
     return out[list(_PREPARED_COLUMNS)]
 
 
-def prepare_batches(frames: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-    for pdf in frames:
-        yield prepare_pandas(pdf)
-
-
-def prepare(df: DataFrame) -> DataFrame:
-    """Kafka-shaped rows → PREPARED_DDL rows, invalid ones with a `reason` (one Python pass)."""
-    return source_columns(df).mapInPandas(prepare_batches, PREPARED_DDL)
-
-
 ScoreFn = Callable[..., "pd.DataFrame"]
 # The analyzer reads at most this much of a clean text. A post is rarely longer (X: 280
 # characters, 25,000 for long posts; Bluesky: 300), and the lexicon analyzers are superlinear
 # on some inputs: TextBlob took 4-5 s on "#" * 65536 or "!" * 65536, 15 ms on 2,000 of them.
 SCORED_CHARS = 2000
-
-
-def _default_score_fn() -> ScoreFn:
-    from .sentiment import score_frame
-
-    return score_frame
 
 
 def score_pandas(
@@ -272,11 +254,8 @@ def score_pandas(
     The analyzer raising on some text must not fail the batch: the frame is then scored row
     by row and only the rows that still fail are marked `sentiment_error` (dead-lettered).
     """
-    import numpy as np
-    import pandas as pd
-
     if score is None:
-        score = _default_score_fn()
+        score = score_frame
         if language_source is not None:
             score = functools.partial(score, language_source=language_source)
     out = pdf.copy()
@@ -311,9 +290,7 @@ def _posts(frame: pd.DataFrame) -> pd.Series:
     return posts & frame["op"].isna() if "op" in frame.columns else posts
 
 
-def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None:
-    import numpy as np
-
+def _put_scores(out: pd.DataFrame, positions: npt.NDArray[np.intp], scores: pd.DataFrame) -> None:
     if len(scores) != len(positions):
         raise ValueError(f"score_frame returned {len(scores)} rows for {len(positions)} texts")
     for name in _ANALYZER_COLUMNS:
@@ -328,36 +305,3 @@ def _put_scores(out: pd.DataFrame, positions: Any, scores: pd.DataFrame) -> None
 def _column(out: pd.DataFrame, name: str) -> int:
     """The position of column `name`: an int, as the frame's column names are unique."""
     return typing.cast(int, out.columns.get_loc(name))
-
-
-def score_batches(
-    frames: Iterable[pd.DataFrame], model: str, languages: frozenset[str], language_source: str | None = None
-) -> Iterator[pd.DataFrame]:
-    """SOURCE_DDL frames → SCORED_DDL frames: prepare and score in the same pass."""
-    for pdf in frames:
-        yield score_pandas(prepare_pandas(pdf), model, languages, language_source=language_source)
-
-
-def score(df: DataFrame, settings: Settings) -> DataFrame:
-    """One mapInPandas over Kafka-shaped rows: SCORED_DDL rows (the analyzer is cached per worker)."""
-    model, languages = settings.sentiment_model, settings.sentiment_languages
-    source = settings.sentiment_language_source
-    return source_columns(df).mapInPandas(
-        lambda frames: score_batches(frames, model, languages, source), SCORED_DDL
-    )
-
-
-def enrich(df: DataFrame, settings: Settings) -> tuple[DataFrame, DataFrame]:
-    """The job's transform without Kafka or Elasticsearch: (documents, dead letters).
-
-    `df` needs a `value` column (string or binary: one event v1 JSON each) and may have
-    the Kafka columns `topic`, `partition`, `offset`, `timestamp`. Documents have the index
-    fields except `indexed_at` (set when written); dead letters the dead-letter fields except
-    `failed_at`. Both come from one scored frame: cache it if you consume both.
-    """
-    from pyspark.sql import functions as F
-
-    scored = score(df, settings)
-    docs = scored.where(F.col("reason").isNull() & F.col("op").isNull()).select(*DOC_COLUMNS)
-    dead = scored.where(F.col("reason").isNotNull()).select(*DEADLETTER_COLUMNS)
-    return docs, dead
