@@ -84,14 +84,14 @@ def ours(df: Any, model: str) -> tuple[Measured, PartitionStats]:
     memory: (the measurement, the partitions' stats with their time by phase)."""
     from functools import partial
 
-    from sentiment_job.batch import STATS_DDL, write_partition
+    from sentiment_job.batch import STATS_SCHEMA, write_partition
     from sentiment_job.settings import Settings
     from sentiment_job.sink import MemoryWriter, merge_stats
     from sentiment_job.transform import source_columns
 
     settings = Settings(checkpoint_location="unused", sentiment_model=model, sentiment_languages=LANGUAGES)
     write = partial(write_partition, settings=settings, new_writer=MemoryWriter)
-    plan = source_columns(df).mapInPandas(write, STATS_DDL)
+    plan = source_columns(df).mapInPandas(write, STATS_SCHEMA)
     rows: list[Any] = []
     measured = measure(lambda: rows.extend(plan.collect()))
     return measured, merge_stats(row["stats"] for row in rows)

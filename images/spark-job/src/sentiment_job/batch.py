@@ -13,6 +13,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
+from pyspark.sql.types import StringType, StructField, StructType
 
 from .settings import Settings
 from .sink import PartitionStats, PartitionWriter, RowWriter, apply_deletions, merge_stats, shared_client
@@ -22,7 +23,9 @@ from .worker_setup import ack_task_header, prepare_worker
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-STATS_DDL = "stats STRING"
+# A StructType, not the DDL string "stats STRING": pyspark parses a string schema in the JVM
+# (a py4j round trip and the SQL parser) every time mapInPandas is called, i.e. every batch.
+STATS_SCHEMA = StructType([StructField("stats", StringType())])
 # Where a task's time goes, in order (`PartitionStats.phase_seconds`, the batch log line):
 # waiting for the rows (the JVM's Kafka fetch and Arrow conversion), decode/parse/validate/
 # clean, score, and the bulk request(s) with their documents.
@@ -97,7 +100,7 @@ def process_batch(source: DataFrame, settings: Settings) -> PartitionStats:
 
     Deletions run after every partition has indexed, so a create and its deletion in one
     batch end deleted even when two tasks read slices of the same Kafka partition."""
-    rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_DDL).collect()
+    rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_SCHEMA).collect()
     stats = merge_stats(row["stats"] for row in rows)
     if stats.deletions or stats.author_deletions:
         stats.deleted = apply_deletions(
