@@ -7,10 +7,7 @@ the driver's Prometheus registry afterwards.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
 import sys
 import urllib.request
 import uuid
@@ -24,7 +21,7 @@ from spark_job_helpers import all_docs, count, event, produce, run_job
 
 from devtools.harness.env import deadletter_index, job_env
 from devtools.harness.poll import wait_until
-from devtools.harness.process import free_port
+from devtools.harness.process import Proc, free_port
 from sentiment_job import job
 from sentiment_job.cleaning import clean_text
 from sentiment_job.es_setup import install
@@ -263,16 +260,12 @@ def test_spark_submit_of_main_py_as_in_the_image(
         "--conf", f"spark.ui.port={ui_port}",
         str(IMAGE_DIR / "main.py"),
     ]  # fmt: skip
-    log = tmp_path / "submit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    submit = Proc("spark-submit", cmd, env, tmp_path / "submit.log").start()
     try:
-        wait_until(
-            lambda: count(es_client, index) == len(posts) or proc.poll() is not None, 300, "the documents"
-        )
-        assert proc.poll() is None, log.read_text()[-5000:]
+        wait_until(lambda: count(es_client, index) == len(posts), 300, "the documents", alive=submit.running)
+        assert submit.running(), submit.tail(100)
         # The image's spark-defaults.conf settings, applied by the job under spark-submit.
-        assert re.search(r"applied \d+ settings .*spark\.ui\.prometheus\.enabled", log.read_text())
+        assert re.search(r"applied \d+ settings .*spark\.ui\.prometheus\.enabled", submit.output())
         # Spark's own Prometheus endpoints (driver UI port) and the job's.
         # (The UI's first answer can take seconds: Jetty warms up.)
         ui = f"http://127.0.0.1:{ui_port}"
@@ -285,8 +278,7 @@ def test_spark_submit_of_main_py_as_in_the_image(
             lambda: indexed in _get(f"http://127.0.0.1:{metrics_port}/metrics"), 120, "the job's metrics"
         )
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
+        submit.kill()
     assert set(all_docs(es_client, index)) == {f"{p['source']}:{p['id']}" for p in posts}
 
 
