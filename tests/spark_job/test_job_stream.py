@@ -249,7 +249,7 @@ def test_spark_submit_of_main_py_as_in_the_image(
     # Master and jars come from the submission, not from the job's settings.
     env = job_env(
         kafka_bootstrap, topic, es_url, index, tmp_path / "checkpoint", "",
-        spark_jars=None, spark_master=None, trigger="processingTime=1s",
+        spark_master=None, trigger="processingTime=1s",
         metrics_host="127.0.0.1", metrics_port=metrics_port,
     )  # fmt: skip
     env["TWEET_SENTIMENT_SPARK_DEFAULTS"] = str(IMAGE_DIR / "spark-defaults.conf")
