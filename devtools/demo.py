@@ -34,7 +34,9 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from devtools.pipeline import PipelineError, Proc, console_script, job_env, producer_env, tail
+from devtools.harness.env import job_default, job_env, producer_default, producer_env
+from devtools.harness.poll import PipelineError
+from devtools.harness.process import Proc, console_script, tail
 from devtools.services.common import (
     REPO_ROOT,
     ServiceError,
@@ -62,12 +64,13 @@ class DemoError(ServiceError):
 
 @dataclass
 class Settings:
-    topic: str = "posts"
-    dlq_topic: str = "posts.deadletter"
-    index: str = "tweets-sentiment"
-    deadletter_index: str = "tweets-sentiment-deadletter"
-    producer_port: int = 9108
-    job_port: int = 9109
+    # The programs' own defaults: the demo runs the product as it ships.
+    topic: str = producer_default("kafka_topic")
+    dlq_topic: str = producer_default("kafka_dlq_topic")
+    index: str = job_default("es_index")
+    deadletter_index: str = job_default("es_deadletter_index")
+    producer_port: int = producer_default("metrics_port")
+    job_port: int = job_default("metrics_port")
     output_dir: Path = REPO_ROOT / "demo-output"
     state_subdir: str = "demo"
     seconds: float = 60.0  # how long an endless source runs
@@ -461,15 +464,18 @@ def demo_job_env(s: Settings, bootstrap: str, es_url: str) -> dict[str, str]:
 
     jars = ",".join(str(p) for p in spark_kafka_jars())
     return job_env(
-        bootstrap, s.topic, es_url, s.index, s.checkpoint, jars,
-        deadletter_index=s.deadletter_index, trigger=s.trigger, master=None, metrics_port=s.job_port,
+        bootstrap, s.topic, es_url, s.index, s.checkpoint, jars, inherit=True,
+        es_deadletter_index=s.deadletter_index, trigger=s.trigger, spark_master=None, metrics_port=s.job_port,
     )  # fmt: skip
 
 
 def demo_producer_env(s: Settings, bootstrap: str) -> dict[str, str]:
     """The producer as the demo runs it: SOURCE (replay of the sample by default) and the
     source's own settings pass through from the environment."""
-    return producer_env(bootstrap, s.topic, s.dlq_topic, metrics_port=s.producer_port, SOURCE=s.source)
+    return producer_env(
+        inherit=True, kafka_bootstrap_servers=bootstrap, kafka_topic=s.topic, kafka_dlq_topic=s.dlq_topic,
+        metrics_port=s.producer_port, source=s.source,
+    )  # fmt: skip
 
 
 def job_ready(s: Settings) -> bool:
@@ -887,12 +893,17 @@ def parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="keep the previous index, topic and checkpoint (DEMO_KEEP)"
     )
     r.add_argument("--seconds", type=float, help="how long an endless SOURCE runs (DEMO_SECONDS, 60)")
-    r.add_argument("--topic", help="Kafka topic (DEMO_TOPIC, posts)")
-    r.add_argument("--index", help="Elasticsearch index (DEMO_INDEX, tweets-sentiment)")
+    defaults = Settings()
+    r.add_argument("--topic", help=f"Kafka topic (DEMO_TOPIC, {defaults.topic})")
+    r.add_argument("--index", help=f"Elasticsearch index (DEMO_INDEX, {defaults.index})")
     r.add_argument(
-        "--producer-port", type=int, help="producer metrics port (DEMO_PRODUCER_METRICS_PORT, 9108)"
+        "--producer-port",
+        type=int,
+        help=f"producer metrics port (DEMO_PRODUCER_METRICS_PORT, {defaults.producer_port})",
     )
-    r.add_argument("--job-port", type=int, help="job metrics port (DEMO_JOB_METRICS_PORT, 9109)")
+    r.add_argument(
+        "--job-port", type=int, help=f"job metrics port (DEMO_JOB_METRICS_PORT, {defaults.job_port})"
+    )
     r.add_argument("--output-dir", help="where the chart goes (DEMO_OUTPUT_DIR, demo-output)")
     r.add_argument("--state-subdir", help="under the state dir (DEMO_STATE_SUBDIR, demo)")
     d = sub.add_parser("down", help="stop what `run` started")

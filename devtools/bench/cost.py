@@ -13,7 +13,7 @@ from pathlib import Path
 
 from devtools.bench.cpu import by_part, cpu_seconds
 from devtools.bench.machine import load_average
-from devtools.pipeline import process_tree
+from devtools.harness.process import process_tree
 
 JOB_PARTS = ("main process (Python)", "Spark JVM (driver, local executors)", "Python workers")
 

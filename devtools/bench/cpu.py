@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devtools.bench.memory import classify
-from devtools.pipeline import process_tree
+from devtools.harness.process import process_tree
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -19,7 +19,9 @@ from pathlib import Path
 from devtools.bench.cost import Cost, CostMeter
 from devtools.bench.memory import MemorySampler
 from devtools.bench.stats import percentile, slope, sustained
-from devtools.pipeline import Proc, Supervisor, console_script, job_env, producer_env, wait_until
+from devtools.harness.env import job_env, producer_env
+from devtools.harness.poll import wait_until
+from devtools.harness.process import Proc, Supervisor, console_script
 
 
 def parse_ts(value: str) -> float:
@@ -72,7 +74,9 @@ class EndOffsets:
         from kafka import KafkaConsumer, TopicPartition
 
         self.consumer = KafkaConsumer(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
-        parts = wait_until(lambda: self.consumer.partitions_for_topic(topic), 30, f"partitions of {topic}")
+        parts = wait_until(
+            lambda: self.consumer.partitions_for_topic(topic), 30, f"partitions of {topic}", interval=1
+        )
         self.tps = [TopicPartition(topic, p) for p in sorted(parts)]
 
     def total(self) -> int:
@@ -107,7 +111,7 @@ class Pipeline:
         # Default trigger (processingTime=0) and default master (local[*]): the job as it ships.
         job_settings = job_env(
             env.bootstrap, p.topic, env.es_url, p.index, sup.workdir / "checkpoint", env.spark_jars,
-            trigger=None, master=None, SENTIMENT_MODEL=model, STARTING_OFFSETS="earliest",
+            spark_master=None, sentiment_model=model,
         )  # fmt: skip
         p.job = sup.add("job", [console_script("tweet-sentiment-job")], job_settings).start()
         sampler.watch(f"job ({model})", lambda: p.job.pid if p.job and p.job.running() else None)
@@ -116,10 +120,11 @@ class Pipeline:
     def producer(self, rate: float, sampler: MemorySampler, limit: int = 0) -> Proc:
         self.producers += 1
         env = producer_env(
-            self.env.bootstrap, self.topic, self.topic + ".deadletter",
-            SOURCE="synthetic", SYNTHETIC_RATE=rate, SYNTHETIC_LIMIT=limit,
+            kafka_bootstrap_servers=self.env.bootstrap, kafka_topic=self.topic,
+            kafka_dlq_topic=self.topic + ".deadletter",
+            source="synthetic", synthetic_rate=rate, synthetic_limit=limit,
             # A new seed per producer run: its posts get new ids, so ES counts them all.
-            SYNTHETIC_SEED=random.randrange(1, 2**31),
+            synthetic_seed=random.randrange(1, 2**31),
         )  # fmt: skip
         proc = self.sup.add(f"producer-{self.producers}", [console_script("tweet-producer")], env).start()
         sampler.watch("producer", lambda: proc.pid if proc.running() else None)
@@ -151,7 +156,7 @@ class Pipeline:
         try:
             wait_until(
                 lambda: self.env.es.indices.exists(index=self.index) and self.indexed() > 0,
-                timeout, f"first document in {self.index}", self.sup, allow_exit=[proc],
+                timeout, f"first document in {self.index}", self.sup, allow_exit=[proc], interval=1,
             )  # fmt: skip
             first = time.monotonic() - t0
         finally:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devtools.pipeline import process_tree
+from devtools.harness.process import process_tree
 
 
 def _status_kib(pid: int, key: str) -> int:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from devtools.bench.memory import classify
-from devtools.pipeline import process_tree
+from devtools.harness.process import process_tree
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -89,7 +89,9 @@ def main() -> int:
     from devtools.bench import e2e
     from devtools.bench.machine import load_average
     from devtools.bench.memory import MemorySampler
-    from devtools.pipeline import Supervisor, console_script, job_env, producer_env, wait_until
+    from devtools.harness.env import job_env, producer_env
+    from devtools.harness.poll import wait_until
+    from devtools.harness.process import Supervisor, console_script
     from devtools.services.common import state_dir
     from devtools.services.spark_jars import spark_kafka_jars
 
@@ -108,9 +110,7 @@ def main() -> int:
     e2e.create_topic(bootstrap, topic + ".deadletter", 1)
     p = e2e.Pipeline(env, "tweet-lr", sup, topic, index, 3)
     p.offsets = e2e.EndOffsets(bootstrap, topic)
-    settings = job_env(
-        bootstrap, topic, es_url, index, workdir / "checkpoint", jars, trigger=None, master=None
-    )
+    settings = job_env(bootstrap, topic, es_url, index, workdir / "checkpoint", jars, spark_master=None)
     settings.update(extra)
     print(f"run {run_id}, logs {workdir}, extra {extra}", flush=True)
     job = p.job = sup.add("job", [console_script("tweet-sentiment-job")], settings).start()
@@ -141,7 +141,8 @@ def main() -> int:
 
             if rate:
                 proc = sup.add("producer", [console_script("tweet-producer")], producer_env(
-                    bootstrap, topic, topic + ".deadletter", SOURCE="synthetic", SYNTHETIC_RATE=rate,
+                    kafka_bootstrap_servers=bootstrap, kafka_topic=topic, kafka_dlq_topic=topic + ".deadletter",
+                    source="synthetic", synthetic_rate=rate,
                 )).start()  # fmt: skip
                 time.sleep(8)
                 measure(f"at {rate:g} posts/s")

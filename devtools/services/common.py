@@ -8,9 +8,10 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
+
+from devtools.harness.poll import PipelineError, wait_until
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,14 +60,7 @@ def wait_for(
     check: Callable[[], bool], timeout: float, what: str, alive: Callable[[], bool] | None = None
 ) -> None:
     """Poll `check` until it is true; fail early if `alive` says the process died."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if alive is not None and not alive():
-            raise ServiceError(f"{what}: the process exited while starting")
-        time.sleep(0.5)
-    raise ServiceError(f"{what}: not ready after {timeout:.0f}s")
+    wait_until(check, timeout, what, alive=alive, error=ServiceError)
 
 
 def require_java(java_home: str, min_major: int) -> Path:
@@ -120,14 +114,12 @@ def stop_pid(pid_file: Path, timeout: float = 30.0, sig: int = signal.SIGTERM) -
         return False
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    if pid_alive(pid):
+    try:
+        wait_until(lambda: not pid_alive(pid), timeout, f"pid {pid} to exit", interval=0.2)
+    except PipelineError:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
-        while pid_alive(pid):
-            time.sleep(0.1)
+        wait_until(lambda: not pid_alive(pid), 60, f"pid {pid} to exit after SIGKILL", interval=0.1)
     pid_file.unlink(missing_ok=True)
     return True
 

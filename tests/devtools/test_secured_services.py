@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 
 from devtools import pki
+from devtools.harness.poll import wait_until
 from devtools.services.common import ServiceError
 from devtools.services.kafka import broker_answers
 from devtools.services.secured import manifests, sources
 from devtools.services.secured.material import SecuredConfig
 from devtools.services.secured.services import SecuredServices
 from tests.conftest import KEEP, REPO_ROOT
-from tests.spark_job.spark_job_helpers import wait_until
 
 pytestmark = pytest.mark.secured
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from devtools.pipeline import Proc, Supervisor, console_script, job_env, producer_env
+from devtools.harness.env import deadletter_index, job_env, producer_env
+from devtools.harness.process import Proc, Supervisor, console_script
 from devtools.services.common import ServiceError
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
@@ -78,18 +79,24 @@ class Run:
 
     @property
     def deadletter_index(self) -> str:
-        return f"{self.index}-deadletter"
+        return deadletter_index(self.index)
 
     def producer(self, bootstrap: str, name: str = "producer", **env: Any) -> Proc:
         return self.sup.add(
             name,
             [console_script("tweet-producer")],
-            producer_env(bootstrap, self.topic, self.dlq_topic, **env),
+            producer_env(
+                kafka_bootstrap_servers=bootstrap,
+                kafka_topic=self.topic,
+                kafka_dlq_topic=self.dlq_topic,
+                **env,
+            ),
         )
 
     def job(self, bootstrap: str, es_url: str, restart: bool = False, **env: Any) -> Proc:
         # Bounded batches: steady progress, so faults land between and inside batches.
         env.setdefault("MAX_OFFSETS_PER_TRIGGER", 400)
+        env.setdefault("TRIGGER", "processingTime=2 seconds")
         return self.sup.add(
             "job",
             [console_script("tweet-sentiment-job")],

@@ -1,8 +1,8 @@
 """What the end-to-end tests feed the pipeline and how they read what came out.
 
 Replay files with a known set of valid and malformed posts, and plain reads of Kafka topics
-and Elasticsearch indices. The processes themselves are started by `devtools.pipeline`, the
-launcher the demo and the benchmarks use too.
+and Elasticsearch indices. The processes themselves are started by `devtools.harness`, the
+harness the demo and the benchmarks use too.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from devtools.demo import metric_sum, scrape
-from devtools.pipeline import wait_until
+from devtools.harness.poll import wait_until
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
 from tests.e2e.conftest import Run, assert_exactly

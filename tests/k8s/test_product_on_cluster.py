@@ -30,6 +30,8 @@ import yaml
 from devtools.cluster import cluster, kube, network
 from devtools.cluster import images as cluster_images
 from devtools.cluster.spark_submit import Operator, Supervisor
+from devtools.harness.poll import wait_until
+from devtools.harness.process import VENV_BIN
 from devtools.images import chart_image_values, ensure_images, image_refs
 from devtools.services import tools
 from devtools.services.common import ServiceError, versions
@@ -40,7 +42,7 @@ from tests.charts.checks import CHART_DIR
 from tests.conftest import KEEP
 from tests.e2e.data import sample_ids
 from tests.k8s.conftest import Kubectl
-from tests.spark_job.spark_job_helpers import VENV_BIN, event, wait_until
+from tests.spark_job.spark_job_helpers import event
 from tweet_sentiment_common.contract import document_id
 
 pytestmark = [pytest.mark.k8s, pytest.mark.slow]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.producer.producer_helpers import SCHEMA_DIR, ProducerProcess, producer_env, validator
+from tests.producer.producer_helpers import SCHEMA_DIR, ProducerProcess, validator
 
 
 @pytest.fixture(scope="session")
@@ -47,17 +48,15 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 
 
 @pytest.fixture
-def run_producer() -> Iterator[Callable[..., ProducerProcess]]:
-    """Starts `tweet-producer` subprocesses; kills any still running at the end."""
+def run_producer(tmp_path: Path) -> Iterator[Callable[..., ProducerProcess]]:
+    """Starts `tweet-producer` subprocesses (logs in tmp_path); stops any still running at the end."""
     started: list[ProducerProcess] = []
 
     def start(**settings: str) -> ProducerProcess:
-        process = ProducerProcess(producer_env(**settings))
+        process = ProducerProcess.launch(tmp_path / f"producer-{len(started) + 1}.log", **settings)
         started.append(process)
         return process
 
     yield start
     for process in started:
-        if process.proc.poll() is None:
-            process.proc.kill()
-            process.proc.wait(10)
+        process.kill()

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
-import re
 import signal
-import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from devtools.harness.env import producer_env
+from devtools.harness.poll import wait_until
+from devtools.harness.process import Proc, console_script
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRODUCER_DIR = REPO_ROOT / "images" / "producer"
@@ -107,56 +106,23 @@ def validator(schema: dict[str, Any]):  # type: ignore[no-untyped-def]
 # --- the console script -----------------------------------------------------------------
 
 
-def producer_env(**settings: str) -> dict[str, str]:
-    from tweet_producer.settings import Settings
+class ProducerProcess(Proc):
+    """`tweet-producer` (`Proc`, logging to a file) with the tests' conveniences: its
+    metrics port from the log, its HTTP endpoints, its metrics and its stop summary."""
 
-    names = {n.upper() for n in Settings.model_fields}
-    env = {k: v for k, v in os.environ.items() if k.upper() not in names}
-    env.update({"METRICS_PORT": "0", "LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1"})
-    env.update(settings)
-    return env
-
-
-class ProducerProcess:
-    """`tweet-producer` running with `env`; its log (stderr) is collected as it comes."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            [str(TWEET_PRODUCER)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
+    @classmethod
+    def launch(cls, log_file: Path, **settings: Any) -> ProducerProcess:
+        """Started with `producer_env(**settings)`: only the settings given, metrics on any port."""
+        env = producer_env(metrics_port=0, **settings)
+        return cls("producer", [console_script("tweet-producer")], env, log_file).start()  # type: ignore[return-value]
 
     @property
     def log(self) -> str:
-        return "".join(self.lines)
+        return self.output()
 
-    def wait_for_log(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log)
-            if match:
-                return match
-            if self.proc.poll() is not None:
-                self._reader.join(5)
-                match = re.search(pattern, self.log)
-                if match:
-                    return match
-                raise AssertionError(
-                    f"producer exited ({self.proc.returncode}) before logging {pattern!r}:\n{self.log}"
-                )
-            time.sleep(0.05)
-        raise AssertionError(f"no {pattern!r} in the producer log after {timeout}s:\n{self.log}")
+    @property
+    def lines(self) -> list[str]:
+        return self.output().splitlines(keepends=True)
 
     @property
     def port(self) -> int:
@@ -178,16 +144,13 @@ class ProducerProcess:
                 return float(line.rsplit(" ", 1)[1])
         return None
 
-    def wait(self, timeout: float) -> int:
-        try:
-            code = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"producer still running after {timeout}s:\n{self.log}") from None
-        self._reader.join(5)
-        return code
-
     def terminate(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
+        self.send(signal.SIGTERM)
+
+    def finish(self, timeout: float = 30) -> None:
+        """SIGTERM, as Kubernetes stops a pod: the producer must exit 0."""
+        self.terminate()
+        assert self.wait(timeout) == 0, self.log
 
     def summary(self) -> dict[str, int]:
         match = self.wait_for_log(
@@ -202,14 +165,9 @@ class ProducerProcess:
         )
 
 
-def poll_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+def poll_until(check: Callable[[], Any], timeout: float, what: str) -> Any:
+    """`wait_until` at the pace of a test of one process (50 ms)."""
+    return wait_until(check, timeout, what, interval=0.05)
 
 
 # --- Kafka --------------------------------------------------------------------------------
@@ -227,12 +185,14 @@ def read_topic(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Any]:
         consumer.seek_to_beginning(*tps)
         end = consumer.end_offsets(tps)
         records: list[Any] = []
-        deadline = time.monotonic() + timeout
-        while any(consumer.position(tp) < end[tp] for tp in tps):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"read {len(records)} records of {topic}; end offsets {end} not reached")
+
+        def at_end() -> bool:
             for batch in consumer.poll(timeout_ms=500).values():
                 records.extend(batch)
+            return all(consumer.position(tp) >= end[tp] for tp in tps)
+
+        if any(consumer.position(tp) < end[tp] for tp in tps):
+            wait_until(at_end, timeout, f"the end offsets {end} of {topic}", interval=0)
         return records
     finally:
         consumer.close()

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from devtools.harness.env import deadletter_index
 from devtools.services.common import ServiceError
 from devtools.services.spark_jars import spark_kafka_jars
 
@@ -80,7 +81,7 @@ def indices(es_client: Any) -> Iterator[Callable[[str], str]]:
 
     yield make
     for name in made:
-        for index in (name, f"{name}-dl"):
+        for index in (name, f"{name}-dl", deadletter_index(name)):
             es_client.options(ignore_status=404).indices.delete(index=index)
             es_client.options(ignore_status=404).indices.delete_index_template(name=f"{index}-template")
 

@@ -1,20 +1,16 @@
-"""Helpers of the job's tests: events, producing to Kafka, running the console script."""
+"""Helpers of the job's tests: events, producing to Kafka, running the console script (on
+the harness, `devtools.harness`) and the kill-and-restart steps the recovery tests share."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import shutil
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-VENV_BIN = Path(sys.executable).parent
+from devtools.harness.poll import wait_until
+from devtools.harness.process import Proc, console_script
 
 
 def event(post_id: str, text: str = "I love this, what a great day", **fields: Any) -> dict[str, Any]:
@@ -62,101 +58,45 @@ def produce(bootstrap: str, topic: str, values: Iterable[dict[str, Any] | str | 
     return n
 
 
-def console_script(name: str) -> str:
-    path = VENV_BIN / name
-    found = str(path) if path.exists() else shutil.which(name)
-    if not found:
-        raise RuntimeError(f"{name} is not installed: pip install -e images/spark-job")
-    return found
+def start_job(env: dict[str, str], log: Path) -> Proc:
+    """The console script in its own process group (the JVM is its child: a kill takes both)."""
+    return Proc("job", [console_script("tweet-sentiment-job")], env, log).start()
 
 
-def job_env(
-    base: Mapping[str, str],
-    *,
-    bootstrap: str,
-    topic: str,
-    es_url: str,
-    index: str,
-    checkpoint: Path,
-    jars: str,
-    **extra: str,
-) -> dict[str, str]:
-    # Only what the test passes: none of this process's job settings or Spark launch args.
-    skip = ("KAFKA_", "ES_", "SPARK_", "TRIGGER", "PYSPARK_SUBMIT_ARGS", "CHECKPOINT_", "METRICS_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(skip)}
-    env.update(base)
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC": topic,
-            "ES_URL": es_url,
-            "ES_INDEX": index,
-            "ES_DEADLETTER_INDEX": f"{index}-dl",
-            "CHECKPOINT_LOCATION": str(checkpoint),
-            "SPARK_JARS": jars,
-            "SPARK_MASTER": "local[2]",
-            "METRICS_PORT": "0",
-            "PYSPARK_PYTHON": sys.executable,
-        }
+def run_job(env: dict[str, str], log: Path, timeout: float = 300) -> tuple[int, str]:
+    job = start_job(env, log)
+    return job.wait(timeout), job.output()
+
+
+def catch_up(env: dict[str, str]) -> dict[str, str]:
+    """The last run: drain what is left in one go and exit."""
+    return {**{k: v for k, v in env.items() if k != "MAX_OFFSETS_PER_TRIGGER"}, "TRIGGER": "availableNow"}
+
+
+def start_until_indexed(env: dict[str, str], log: Path, es: Any, index: str, more_than: int = 0) -> Proc:
+    """The job started, once it has indexed more than `more_than` documents (still running)."""
+    job = start_job(env, log)
+    wait_until(
+        lambda: count(es, index) > more_than,
+        300,
+        f"more than {more_than} documents in {index}",
+        alive=job.running,
+        error=lambda msg: AssertionError(f"{msg}\n{job.tail()}"),
     )
-    env.update(extra)
-    return env
+    assert job.running(), job.tail()
+    return job
 
 
-class JobProcess:
-    """The console script in its own process group (the JVM is its child: kill both)."""
-
-    def __init__(self, env: Mapping[str, str], log: Path) -> None:
-        self.log = log
-        self._out = log.open("ab")
-        self.proc = subprocess.Popen(
-            [console_script("tweet-sentiment-job")],
-            env=dict(env),
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def wait(self, timeout: float) -> int:
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise AssertionError(f"the job did not finish in {timeout:.0f}s; log:\n{self.tail()}") from None
-        finally:
-            self._out.close()
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, sig)
-        try:
-            self.proc.wait(timeout=60)
-        finally:
-            self._out.close()
-
-    def running(self) -> bool:
-        return self.proc.poll() is None
-
-    def tail(self, chars: int = 6000) -> str:
-        return self.log.read_text(errors="replace")[-chars:]
-
-
-def run_job(env: Mapping[str, str], log: Path, timeout: float = 300) -> tuple[int, str]:
-    job = JobProcess(env, log)
-    code = job.wait(timeout)
-    return code, job.tail()
-
-
-def wait_until(check: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
+def killed_mid_stream(
+    env: dict[str, str], log: Path, es: Any, index: str, total: int, more_than: int = 0
+) -> int:
+    """Start the job, SIGKILL it once it has indexed some but not all of `total` posts; returns
+    how many it had indexed."""
+    job = start_until_indexed(env, log, es, index, more_than)
+    job.kill(signal.SIGKILL)
+    indexed = count(es, index)
+    assert more_than < indexed < total, f"the kill must land mid-stream ({indexed} of {total})"
+    return indexed
 
 
 def all_docs(es: Any, index: str) -> dict[str, dict[str, Any]]:

@@ -9,19 +9,19 @@ ends with the same index as one clean run.
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
-from spark_job_helpers import JobProcess, all_docs, count, event, job_env, produce, run_job, wait_until
+from spark_job_helpers import all_docs, catch_up, count, event, killed_mid_stream, produce, run_job
 
+from devtools.harness.env import deadletter_index, job_env
 from sentiment_job import job
 from sentiment_job.es_setup import install
 from sentiment_job.metrics import JobMetrics
 from sentiment_job.settings import Settings, Trigger
 from tests.producer.fake_jetstream import DID, Connection, FakeJetstream, post_create, post_delete
-from tests.producer.producer_helpers import ProducerProcess, count_topic, poll_until, producer_env
+from tests.producer.producer_helpers import ProducerProcess, count_topic, poll_until
 from tweet_sentiment_common import contract
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
@@ -95,24 +95,21 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
             )
         ]
     )
-    producer = ProducerProcess(
-        producer_env(
-            SOURCE="bluesky",
-            JETSTREAM_URL=jetstream.url,
-            JETSTREAM_CURSOR_FILE=str(tmp_path / "cursor"),
-            KAFKA_BOOTSTRAP_SERVERS=kafka_bootstrap,
-            KAFKA_TOPIC=topic,
-            KAFKA_DLQ_TOPIC=dlq,
-        )
+    producer = ProducerProcess.launch(
+        tmp_path / "producer.log",
+        source="bluesky",
+        jetstream_url=jetstream.url,
+        jetstream_cursor_file=tmp_path / "cursor",
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_topic=topic,
+        kafka_dlq_topic=dlq,
     )
     try:
         poll_until(lambda: count_topic(kafka_bootstrap, topic) >= 13, 60, "10 posts and 3 deletions in Kafka")
         assert producer.metric("producer_deletions_published_total") == 3
-        producer.terminate()
-        assert producer.wait(30) == 0, producer.log
+        producer.finish()
     finally:
-        if producer.proc.poll() is None:
-            producer.proc.kill()
+        producer.kill()
         jetstream.close()
 
     # What the job can also meet: a record it dead-letters under a post's key, then that
@@ -148,7 +145,7 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
         kafka_topic=topic,
         es_url=es_url,
         es_index=index,
-        es_deadletter_index=f"{index}-dl",
+        es_deadletter_index=deadletter_index(index),
         trigger=Trigger(available_now=True),
     )
     install(es_client, settings)
@@ -157,7 +154,7 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
     expected = {f"bluesky:{at_uri(f'r{i}')}" for i in range(10) if i not in (0, 3)} | {"x:1", "x:3"}
     docs = all_docs(es_client, index)
     assert set(docs) == expected
-    dead = all_docs(es_client, f"{index}-dl")
+    dead = all_docs(es_client, deadletter_index(index))
     assert [d["key"] for d in dead.values()] == ["junk"]
     assert deletions_metric(metrics) == {
         "applied": 4,  # r0, r3, and x:0 and x:2 (the account "4")
@@ -182,7 +179,7 @@ def test_jetstream_creates_and_deletes_through_the_producer_and_the_job_then_a_f
         return {k: v for k, v in d.items() if k != "indexed_at"}  # the one field a re-index changes
 
     assert {k: content(v) for k, v in replayed.items()} == {k: content(v) for k, v in docs.items()}
-    assert set(all_docs(es_client, f"{index}-dl")) == set(dead)
+    assert set(all_docs(es_client, deadletter_index(index))) == set(dead)
     assert deletions_metric(again)["applied"] == 4
     assert docs["x:1"]["author_id"] == "2"  # indexed: what an account-level deletion finds
 
@@ -208,24 +205,11 @@ def test_a_job_killed_mid_stream_ends_with_the_index_of_a_clean_run(
     produce(kafka_bootstrap, topic, records)
     expected = {f"synthetic:k-{i}" for i in range(400)} - deleted
     env = job_env(
-        {},
-        bootstrap=kafka_bootstrap,
-        topic=topic,
-        es_url=es_url,
-        index=index,
-        checkpoint=tmp_path / "checkpoint",
-        jars=spark_jars,
-        TRIGGER="processingTime=0",
-        MAX_OFFSETS_PER_TRIGGER="40",
-    )
-    first = JobProcess(env, tmp_path / "job-1.log")
-    wait_until(lambda: count(es_client, index) > 0 or not first.running(), 300, "the first documents")
-    assert first.running(), first.tail()
-    first.kill(signal.SIGKILL)
-    assert 0 < count(es_client, index) < len(expected) + len(deleted), "the kill must land mid-stream"
-
-    last = {k: v for k, v in env.items() if k != "MAX_OFFSETS_PER_TRIGGER"} | {"TRIGGER": "availableNow"}
-    code, log = run_job(last, tmp_path / "job-2.log", timeout=420)
+        kafka_bootstrap, topic, es_url, index, tmp_path / "checkpoint", spark_jars,
+        trigger="processingTime=0", max_offsets_per_trigger=40,
+    )  # fmt: skip
+    killed_mid_stream(env, tmp_path / "job-1.log", es_client, index, len(expected) + len(deleted))
+    code, log = run_job(catch_up(env), tmp_path / "job-2.log", timeout=420)
     assert code == 0, log
     assert set(all_docs(es_client, index)) == expected
-    assert count(es_client, f"{index}-dl") == 0  # a deletion is never a dead letter
+    assert count(es_client, deadletter_index(index)) == 0  # a deletion is never a dead letter

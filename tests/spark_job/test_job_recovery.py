@@ -15,8 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from spark_job_helpers import JobProcess, all_docs, count, event, job_env, produce, run_job, wait_until
+from spark_job_helpers import (
+    all_docs,
+    catch_up,
+    count,
+    event,
+    killed_mid_stream,
+    produce,
+    run_job,
+    start_job,
+    start_until_indexed,
+)
 
+from devtools.harness.env import deadletter_index, job_env
+from devtools.harness.poll import wait_until
 from devtools.services.elasticsearch import ElasticsearchNode
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark, pytest.mark.slow]
@@ -26,11 +38,6 @@ FAULT_ES_PORT = int(os.environ.get("TS_JOB_FAULT_ES_PORT", "19200"))
 
 def posts(n: int, prefix: str) -> list[dict[str, Any]]:
     return [event(f"{prefix}-{i}", f"post number {i} is {'great' if i % 2 else 'awful'}") for i in range(n)]
-
-
-def catch_up(env: dict[str, str]) -> dict[str, str]:
-    """The last run: drain what is left in one go and exit."""
-    return {**{k: v for k, v in env.items() if k != "MAX_OFFSETS_PER_TRIGGER"}, "TRIGGER": "availableNow"}
 
 
 def test_killed_twice_mid_stream_then_resumed_indexes_everything_exactly_once(
@@ -48,45 +55,25 @@ def test_killed_twice_mid_stream_then_resumed_indexes_everything_exactly_once(
     # collapse onto one document per post.
     produce(kafka_bootstrap, topic, [*unique, *unique[::10], "junk-1", "junk-2"])
     env = job_env(
-        {},
-        bootstrap=kafka_bootstrap,
-        topic=topic,
-        es_url=es_url,
-        index=index,
-        checkpoint=tmp_path / "checkpoint",
-        jars=spark_jars,
-        TRIGGER="processingTime=0",
-        MAX_OFFSETS_PER_TRIGGER="60",
-    )
-
-    first = JobProcess(env, tmp_path / "job-1.log")
-    wait_until(lambda: count(es_client, index) > 0 or not first.running(), 300, "the first documents")
-    assert first.running(), first.tail()
-    first.kill(signal.SIGKILL)
-    after_first = count(es_client, index)
-    assert 0 < after_first < len(unique), "the kill must land mid-stream"
-
-    second = JobProcess(env, tmp_path / "job-2.log")
-    wait_until(
-        lambda: count(es_client, index) > after_first or not second.running(), 300, "progress after a restart"
-    )
-    assert second.running(), second.tail()
-    second.kill(signal.SIGKILL)
+        kafka_bootstrap, topic, es_url, index, tmp_path / "checkpoint", spark_jars,
+        trigger="processingTime=0", max_offsets_per_trigger=60,
+    )  # fmt: skip
+    after_first = killed_mid_stream(env, tmp_path / "job-1.log", es_client, index, len(unique))
+    killed_mid_stream(env, tmp_path / "job-2.log", es_client, index, len(unique), more_than=after_first)
 
     # The last run catches up without a cap, then is stopped the way an operator would
     # (SIGTERM to the job): a clean stop exits 0.
-    third = JobProcess({**catch_up(env), "TRIGGER": "processingTime=0"}, tmp_path / "job-3.log")
-    wait_until(
-        lambda: count(es_client, index) == len(unique) or not third.running(), 300, "all posts indexed"
-    )
-    wait_until(lambda: count(es_client, f"{index}-dl") == 2 or not third.running(), 120, "the dead letters")
+    third = start_job({**catch_up(env), "TRIGGER": "processingTime=0"}, tmp_path / "job-3.log")
+    wait_until(lambda: count(es_client, index) == len(unique), 300, "all posts indexed", alive=third.running)
+    dead_index = deadletter_index(index)
+    wait_until(lambda: count(es_client, dead_index) == 2, 120, "the dead letters", alive=third.running)
     assert third.running(), third.tail()
-    os.kill(third.proc.pid, signal.SIGTERM)
+    third.send(signal.SIGTERM)
     assert third.wait(timeout=120) == 0, third.tail()
     docs = all_docs(es_client, index)
     assert len(docs) == len(unique)
     assert set(docs) == {f"synthetic:{p['id']}" for p in unique}
-    assert len(all_docs(es_client, f"{index}-dl")) == 2
+    assert len(all_docs(es_client, dead_index)) == 2
 
 
 @pytest.fixture
@@ -109,27 +96,18 @@ def test_elasticsearch_outage_fails_the_batch_and_a_restart_loses_nothing(
     before, during = posts(300, "a"), posts(100, "b")
     produce(kafka_bootstrap, topic, before)
     env = job_env(
-        {},
-        bootstrap=kafka_bootstrap,
-        topic=topic,
-        es_url=fault_es.url,
-        index=index,
-        checkpoint=tmp_path / "checkpoint",
-        jars=spark_jars,
-        TRIGGER="processingTime=0",
-        MAX_OFFSETS_PER_TRIGGER="50",
-        ES_MAX_RETRIES="2",  # 0.5 s + 1 s of retries, then the batch fails
-    )
-    job = JobProcess(env, tmp_path / "job-1.log")
-    wait_until(lambda: count(es, index) > 0 or not job.running(), 300, "the first documents")
-    assert job.running(), job.tail()
+        kafka_bootstrap, topic, fault_es.url, index, tmp_path / "checkpoint", spark_jars,
+        trigger="processingTime=0", max_offsets_per_trigger=50,
+        es_max_retries=2,  # 0.5 s + 1 s of retries, then the batch fails
+    )  # fmt: skip
+    job = start_until_indexed(env, tmp_path / "job-1.log", es, index)
 
     fault_es.down()
     # New records keep arriving while Elasticsearch is down: the next batch must fail.
     produce(kafka_bootstrap, topic, during)
     code = job.wait(timeout=300)
     assert code == 1, job.tail()
-    assert re.search(r"batch \d+ failed .*SinkUnavailable: Elasticsearch", job.log.read_text()), job.tail()
+    assert re.search(r"batch \d+ failed .*SinkUnavailable: Elasticsearch", job.output()), job.tail()
 
     # As Kubernetes would: Elasticsearch comes back, the job is restarted on its checkpoint.
     fault_es.up()

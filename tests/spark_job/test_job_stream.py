@@ -7,11 +7,7 @@ the driver's Prometheus registry afterwards.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
-import subprocess
 import sys
 import urllib.request
 import uuid
@@ -21,8 +17,11 @@ from typing import Any
 import pandas as pd
 import pytest
 from prometheus_client import generate_latest
-from spark_job_helpers import all_docs, count, event, job_env, produce, run_job, wait_until
+from spark_job_helpers import all_docs, count, event, produce, run_job
 
+from devtools.harness.env import deadletter_index, job_env
+from devtools.harness.poll import wait_until
+from devtools.harness.process import Proc, free_port
 from sentiment_job import job
 from sentiment_job.cleaning import clean_text
 from sentiment_job.es_setup import install
@@ -91,14 +90,7 @@ def test_console_script_indexes_each_unique_valid_post_once(
     produce(kafka_bootstrap, topic, [*posts, *posts[10:19], edited, *MALFORMED])
 
     env = job_env(
-        {},
-        bootstrap=kafka_bootstrap,
-        topic=topic,
-        es_url=es_url,
-        index=index,
-        checkpoint=tmp_path / "checkpoint",
-        jars=spark_jars,
-        TRIGGER="availableNow",
+        kafka_bootstrap, topic, es_url, index, tmp_path / "checkpoint", spark_jars, trigger="availableNow"
     )
     code, log = run_job(env, tmp_path / "job.log", timeout=420)
     assert code == 0, log
@@ -130,7 +122,7 @@ def test_console_script_indexes_each_unique_valid_post_once(
             assert 1 / 3 <= doc["confidence"] <= 1.0
     assert {d["sentiment"] for d in docs.values()} == {"Positive", "Negative", "Neutral", "Unsupported"}
 
-    dead = all_docs(es_client, f"{index}-dl")
+    dead = all_docs(es_client, deadletter_index(index))
     assert len(dead) == len(MALFORMED)
     reasons = sorted(d["reason"] for d in dead.values())
     assert reasons == sorted(
@@ -227,12 +219,6 @@ def test_metrics_from_an_in_process_run(
         assert name in exposition, name
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _get(url: str) -> str:
     try:
         with urllib.request.urlopen(url, timeout=30) as resp:
@@ -259,23 +245,14 @@ def test_spark_submit_of_main_py_as_in_the_image(
     topic, index = new_topic("job-submit", partitions=1), indices()
     posts = corpus(12, "s")
     produce(kafka_bootstrap, topic, posts)
-    ui_port, metrics_port = _free_port(), _free_port()
+    ui_port, metrics_port = free_port(), free_port()
+    # Master and jars come from the submission, not from the job's settings.
     env = job_env(
-        {},
-        bootstrap=kafka_bootstrap,
-        topic=topic,
-        es_url=es_url,
-        index=index,
-        checkpoint=tmp_path / "checkpoint",
-        jars="",
-        TRIGGER="processingTime=1s",
-        METRICS_HOST="127.0.0.1",
-        METRICS_PORT=str(metrics_port),
-        PYSPARK_DRIVER_PYTHON=sys.executable,
-        TWEET_SENTIMENT_SPARK_DEFAULTS=str(IMAGE_DIR / "spark-defaults.conf"),
-    )
-    for name in ("SPARK_MASTER", "SPARK_JARS"):
-        env.pop(name)
+        kafka_bootstrap, topic, es_url, index, tmp_path / "checkpoint", "",
+        spark_master=None, trigger="processingTime=1s",
+        metrics_host="127.0.0.1", metrics_port=metrics_port,
+    )  # fmt: skip
+    env["TWEET_SENTIMENT_SPARK_DEFAULTS"] = str(IMAGE_DIR / "spark-defaults.conf")
     cmd = [
         str(Path(sys.executable).parent / "spark-submit"),
         "--master", "local[2]",
@@ -283,16 +260,12 @@ def test_spark_submit_of_main_py_as_in_the_image(
         "--conf", f"spark.ui.port={ui_port}",
         str(IMAGE_DIR / "main.py"),
     ]  # fmt: skip
-    log = tmp_path / "submit.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    submit = Proc("spark-submit", cmd, env, tmp_path / "submit.log").start()
     try:
-        wait_until(
-            lambda: count(es_client, index) == len(posts) or proc.poll() is not None, 300, "the documents"
-        )
-        assert proc.poll() is None, log.read_text()[-5000:]
+        wait_until(lambda: count(es_client, index) == len(posts), 300, "the documents", alive=submit.running)
+        assert submit.running(), submit.tail(100)
         # The image's spark-defaults.conf settings, applied by the job under spark-submit.
-        assert re.search(r"applied \d+ settings .*spark\.ui\.prometheus\.enabled", log.read_text())
+        assert re.search(r"applied \d+ settings .*spark\.ui\.prometheus\.enabled", submit.output())
         # Spark's own Prometheus endpoints (driver UI port) and the job's.
         # (The UI's first answer can take seconds: Jetty warms up.)
         ui = f"http://127.0.0.1:{ui_port}"
@@ -305,8 +278,7 @@ def test_spark_submit_of_main_py_as_in_the_image(
             lambda: indexed in _get(f"http://127.0.0.1:{metrics_port}/metrics"), 120, "the job's metrics"
         )
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=60)
+        submit.kill()
     assert set(all_docs(es_client, index)) == {f"{p['source']}:{p['id']}" for p in posts}
 
 
@@ -316,14 +288,7 @@ def test_a_missing_topic_is_named_not_a_stack_trace(
     """Issue 16: a job started before its topic exists ends with a message that names the topic."""
     topic = f"missing-{uuid.uuid4().hex[:8]}"
     env = job_env(
-        {},
-        bootstrap=kafka_bootstrap,
-        topic=topic,
-        es_url=es_url,
-        index=indices(),
-        checkpoint=tmp_path / "checkpoint",
-        jars=spark_jars,
-        TRIGGER="availableNow",
+        kafka_bootstrap, topic, es_url, indices(), tmp_path / "checkpoint", spark_jars, trigger="availableNow"
     )
     code, log = run_job(env, tmp_path / "job.log", timeout=300)
     assert code == 1, log

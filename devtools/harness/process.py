@@ -1,34 +1,31 @@
-"""The one launcher of the pipeline's processes, for the demo, the benchmarks and the e2e tests.
+"""Starting, supervising and stopping our processes (the producer, the job, a stand-in).
 
-Starts the producer and the job as their console scripts, each in its own session with its
-settings in the environment (`producer_env`, `job_env`) and its output appended to a log
-file; stops or kills them as Kubernetes would (the whole process group); restarts a crashed
-job like Kubernetes (`Supervisor`); polls with a timeout (`wait_until`).
+Each runs as a console script in its own session with its settings in the environment and
+its output appended to a log file (kept for failures); it is stopped or killed as
+Kubernetes would (the whole process group); `Supervisor` restarts a crashed job like
+Kubernetes and fails a wait when anything else dies.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
-from devtools.services.common import REPO_ROOT, versions
+import psutil
+
+from devtools.harness.poll import PipelineError, wait_until
+from devtools.services.common import REPO_ROOT
 
 VENV_BIN = Path(sys.executable).parent
-T = TypeVar("T")
-
-
-class PipelineError(AssertionError):
-    """A wait timed out, a process died or a script is missing; the message says which and
-    where to look. An AssertionError, so a test fails on it (not errors)."""
 
 
 def free_port() -> int:
@@ -46,7 +43,7 @@ def console_script(name: str) -> str:
 
 @dataclass
 class Proc:
-    """One pipeline process (producer or job) with its log file; restartable.
+    """One process with its log file; restartable.
 
     With a `pid_file` it can also be stopped from another process (`make demo-down` reads
     it with `devtools.services.common.stop_pid`): it outlives the Python that started it.
@@ -109,23 +106,27 @@ class Proc:
             return False
         return True
 
+    def send(self, sig: int) -> None:
+        """`sig` to the main process only (a graceful stop the program handles itself)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, sig)
+
     def kill(self, sig: int = signal.SIGKILL, timeout: float = 30.0) -> None:
-        """Signal the process group and wait until every member is gone."""
+        """Signal the process group and wait until every member is gone (SIGKILL after `timeout`)."""
         if self.popen is None:
             return
+        popen = self.popen
         self.stopped = True
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, sig)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.popen.poll()
-            if not self._group_alive():
-                break
-            time.sleep(0.1)
-        else:
+        try:
+            wait_until(
+                lambda: popen.poll() is not None and not self._group_alive(), timeout, "", interval=0.1
+            )
+        except PipelineError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGKILL)
-        self.popen.wait(timeout=30)
+        popen.wait(timeout=30)
         if sig == signal.SIGKILL:
             self.kills += 1
 
@@ -143,14 +144,32 @@ class Proc:
         return self.popen.returncode
 
     def wait(self, timeout: float) -> int:
+        """The exit code; a process still running after `timeout` is killed and fails the wait."""
         if self.popen is None:
             raise PipelineError(f"{self.name} was never started")
         try:
             return self.popen.wait(timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
+        except subprocess.TimeoutExpired:
+            self.kill()
             raise PipelineError(
-                f"{self.name} did not exit within {timeout:.0f}s; log: {self.log_file}"
-            ) from exc
+                f"{self.name} did not exit within {timeout:.0f}s; log {self.log_file}:\n{self.tail()}"
+            ) from None
+
+    def output(self) -> str:
+        """What the current run wrote so far (the log after its start line)."""
+        text = self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+        return text.rsplit(f"===== start #{self.starts}:", 1)[-1].split(" =====\n", 1)[-1]
+
+    def wait_for_log(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+        """The first match of `pattern` in this run's output; fails if the process exits first."""
+        return wait_until(
+            lambda: re.search(pattern, self.output()),
+            timeout,
+            f"{pattern!r} in the log of {self.name}",
+            interval=0.05,
+            alive=self.running,
+            error=lambda msg: PipelineError(f"{msg}; exit code {self.returncode()}, log:\n{self.tail()}"),
+        )
 
     def tail(self, lines: int = 40) -> str:
         return tail(self.log_file, lines)
@@ -172,17 +191,12 @@ def tail(log_file: Path, lines: int = 40) -> str:
 
 
 def process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
+    """`root` and all its descendants (only `root` when it is gone)."""
+    try:
+        children = psutil.Process(root).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    return [root, *(child.pid for child in children)]
 
 
 class Supervisor:
@@ -228,107 +242,3 @@ class Supervisor:
         for proc in self.procs:
             with contextlib.suppress(Exception):
                 proc.stop(timeout=10)
-
-
-def wait_until(
-    check: Callable[[], T | None],
-    timeout: float,
-    what: str,
-    supervisor: Supervisor | None = None,
-    allow_exit: Iterable[Proc] = (),
-    interval: float = 1.0,
-) -> T:
-    """Poll `check` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    last: T | Exception | None = None
-    allowed = tuple(allow_exit)
-    while True:
-        if supervisor is not None:
-            supervisor.check(allowed)
-        try:
-            last = check()
-        except Exception as exc:  # a service mid-restart answers with errors
-            last = exc
-        if last and not isinstance(last, Exception):
-            return last
-        if time.monotonic() > deadline:
-            tails = supervisor.tails() if supervisor else ""
-            raise PipelineError(
-                f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})\n{tails}"
-            )
-        time.sleep(interval)
-
-
-# ----------------------------------------------------------------------------- environments
-
-
-def producer_env(
-    bootstrap: str, topic: str, dlq_topic: str, metrics_port: int | None = None, **extra: Any
-) -> dict[str, str]:
-    """The producer's settings: this environment, then the topics, then `extra` (SOURCE, ...).
-
-    Metrics on 127.0.0.1 and `metrics_port` (default: a free port).
-    """
-    env = dict(os.environ)
-    env.update(
-        {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC": topic,
-            "KAFKA_DLQ_TOPIC": dlq_topic,
-            "METRICS_HOST": "127.0.0.1",
-            "METRICS_PORT": str(metrics_port or free_port()),
-            "LOG_LEVEL": "INFO",
-        }
-    )
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
-
-
-def job_env(
-    bootstrap: str,
-    topic: str,
-    es_url: str,
-    index: str,
-    checkpoint: Path,
-    spark_jars: str,
-    *,
-    deadletter_index: str | None = None,
-    trigger: str | None = "processingTime=2 seconds",
-    master: str | None = "local[2]",
-    metrics_port: int | None = None,
-    **extra: Any,
-) -> dict[str, str]:
-    """The job's settings: this environment, then the names given, then `extra`.
-
-    `trigger` and `master` None leave the job's own defaults (the job as it ships);
-    `deadletter_index` defaults to `<index>-deadletter`, `metrics_port` to a free port.
-    Spark's Python workers run this virtualenv's Python (textblob, vader, pandas).
-    """
-    env = dict(os.environ)
-    env.pop("SOURCE", None)  # the producer's setting, in the environment of a demo run
-    v = versions()
-    env.update(
-        {
-            "JAVA_HOME": v["JAVA_HOME_SPARK"],
-            "PATH": f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}",
-            "PYSPARK_PYTHON": sys.executable,
-            "PYSPARK_DRIVER_PYTHON": sys.executable,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "KAFKA_TOPIC": topic,
-            "STARTING_OFFSETS": "earliest",
-            "ES_URL": es_url,
-            "ES_INDEX": index,
-            "ES_DEADLETTER_INDEX": deadletter_index or f"{index}-deadletter",
-            "CHECKPOINT_LOCATION": str(checkpoint),
-            "SPARK_JARS": spark_jars,
-            "METRICS_PORT": str(metrics_port or free_port()),
-            "LOG_LEVEL": "INFO",
-        }
-    )
-    for key, value in (("TRIGGER", trigger), ("SPARK_MASTER", master)):
-        if value is None:
-            env.pop(key, None)
-        else:
-            env[key] = value
-    env.update({k: str(v) for k, v in extra.items()})
-    return env
