@@ -47,7 +47,9 @@ def test_the_job_package_and_the_default_model_load(run_job: RunImage) -> None:
         "                pd.Series([None], dtype=object), DEFAULT_MODEL)\n"
         "print(DEFAULT_MODEL, s.label, f['sentiment_lang'][0], f['sentiment'][0])\n"
     )
-    proc = run_job("python3", "-c", code)
+    # Spark's own pyspark and py4j on the path, as spark-submit puts them there for the job.
+    spark_path = 'PYTHONPATH="$(echo /opt/spark/python/lib/py4j-*-src.zip):/opt/spark/python"'
+    proc = run_job("sh", "-c", f'{spark_path} python3 -c "$0"', code)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["multi-lr", "Positive", "pt", "Positive"]
 
