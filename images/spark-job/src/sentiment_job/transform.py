@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from pyspark.sql import functions as F
 
 from tweet_sentiment_common import contract
 
@@ -90,6 +89,11 @@ SOURCE_DDL = "value BINARY, key STRING, topic STRING, partition INT, offset BIGI
 def source_columns(df: DataFrame) -> DataFrame:
     """Kafka-shaped rows (`value` binary or string; `key`, `topic`, `partition`, `offset`,
     `timestamp` when present) → SOURCE_DDL rows, for `prepare_pandas`."""
+    # Local: only the Spark plan needs pyspark. The image's Elasticsearch setup hook and
+    # `tweet-sentiment stats` run on plain python3, without Spark's python on the path, and
+    # reach this module through the sink (tests/spark_job/test_imports.py).
+    from pyspark.sql import functions as F
+
     columns = set(df.columns)
 
     def kafka(name: str, dtype: str) -> Column:
