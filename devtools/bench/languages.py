@@ -21,6 +21,7 @@ import json
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -52,9 +53,10 @@ def sample_posts() -> list[tuple[str, str | None]]:
     return posts
 
 
-def batch(untagged: float, size: int = BATCH) -> tuple[list[str], list[str | None]]:
-    """``size`` sample posts (the file repeated), a seeded ``untagged`` share without a tag."""
-    posts = sample_posts()
+def batch(
+    posts: list[tuple[str, str | None]], untagged: float, size: int = BATCH
+) -> tuple[list[str], list[str | None]]:
+    """``size`` of ``posts`` (repeated), a seeded ``untagged`` share without a tag."""
     rng = random.Random(SEED)
     chosen = [posts[i % len(posts)] for i in range(size)]
     texts = [text for text, _ in chosen]
@@ -68,12 +70,12 @@ def _clean_and_score(texts: list[str], langs: pd.Series, model: str) -> object:
 
 def run(models: list[str], rounds: int = ROUNDS) -> dict[str, Any]:
     """posts/s per batch and model, the batch's language mix, calibration and load."""
-
+    posts = sample_posts()
     for model in models:
         get_analyzer(model)  # loading is start-up, not throughput
     runs: dict[tuple[str, str], Callable[[], object]] = {}
     for kind, untagged in BATCHES.items():
-        texts, langs = batch(untagged)
+        texts, langs = batch(posts, untagged)
         lang_series = pd.Series(langs, dtype=object)
         for model in models:
             runs[(kind, model)] = partial(_clean_and_score, texts, lang_series, model)
@@ -90,60 +92,17 @@ def run(models: list[str], rounds: int = ROUNDS) -> dict[str, Any]:
                 start = time.process_time()
                 work()
                 best[key] = min(best[key], time.process_time() - start)
-    mix: dict[str, int] = {}
-    for _, lang in sample_posts():
-        mix[lang or "none"] = mix.get(lang or "none", 0) + 1
+    mix = Counter(lang or "none" for _, lang in posts)
     return {
         "posts_per_second": {
             kind: {model: round(BATCH / best[(kind, model)]) for model in models} for kind in BATCHES
         },
         "posts": BATCH,
-        "samples": sum(mix.values()),
-        "mix": dict(sorted(mix.items(), key=lambda item: -item[1])),
+        "samples": len(posts),
+        "mix": dict(mix.most_common()),
         "calibration": calibrated,
         "load": round(load, 2),
     }
-
-
-def target_row(result: dict[str, Any] | None, model: str) -> list[str] | None:
-    """The summary's row for the default model, or None when the part did not run."""
-    if not result or model not in result["posts_per_second"][TARGET_BATCH]:
-        return None
-    rate = result["posts_per_second"][TARGET_BATCH][model]
-    return [
-        f"one core, clean + identify + score ({model}), our samples {TARGET_BATCH} "
-        f"≥ {TARGET_POSTS_PER_SECOND:,} posts/s",
-        f"{rate:,}/s",
-        "**met**" if rate >= TARGET_POSTS_PER_SECOND else "**not met**",
-    ]
-
-
-def section(result: dict[str, Any] | None) -> list[str]:
-    """The page's section 8 (nothing when the part did not run)."""
-    if not result:
-        return []
-    figures = result["posts_per_second"]
-    models = list(next(iter(figures.values())))
-    mix = ", ".join(f"{lang} {count}" for lang, count in result["mix"].items())
-    header = ["batch", *(f"{m} posts/s" for m in models)]
-    rows = [[kind, *(f"{figures[kind][m]:,}" for m in models)] for kind in figures]
-    lines = [
-        "## 8. Languages: one core, clean + identify + score",
-        "",
-        f"{result['posts']:,} posts: our {result['samples']} sample posts repeated (tags: {mix}). *as tagged*:",
-        "the identifier runs on the `und` posts only; *15% untagged*: a seeded 15% lose their tag, as",
-        "from Bluesky clients that send none (the batch held to the target); *untagged*: every post",
-        "goes through the identifier. `clean_text` + `score_frame` as the job calls them, the models",
-        "interleaved in one process pinned to one core, best of 5 rounds of CPU time.",
-        f"Calibration at the time: {result['calibration']:,} loop iterations/s (devtools.calibration);",
-        f"1-minute load average {result['load']}.",
-        "",
-        "| " + " | ".join(header) + " |",
-        "| " + " | ".join("---" for _ in header) + " |",
-        *("| " + " | ".join(row) + " |" for row in rows),
-        "",
-    ]
-    return lines
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ import time
 import pytest
 
 from devtools.bench.cost import Cost, CostMeter, pooled
-from devtools.bench.report import render
 from devtools.bench.run import config
+from tests.devtools.bench_pages import render_page
 
 SPINNER = "import time\nend = time.process_time() + 30\nwhile time.process_time() < end: pass"
 
@@ -69,20 +69,11 @@ def test_pooled_sums_the_runs() -> None:
 
 
 def page(costs: dict[str, dict[str, Cost]]) -> str:
-    cfg = config()
-    return render(
-        {
-            "config": cfg,
-            "machine": {"CPUs (nproc)": "2"},
-            "notes": [],
-            "wall_minutes": 1.0,
-            "latency": {50: {"indexed": {50: 0.1, 95: 0.2, 99: 0.3}, "searchable": {50: 0.4, 95: 0.5, 99: 0.6},
-                             "n_indexed": 10, "n_searchable": 5, "unfound": 0}},
-            "steps": {},
-            "sustained": {cfg["latency_model"]: 6000.0},
-            "startup": {},
-            "cost": costs,
-        }
+    return render_page(
+        latency={50: {"indexed": {50: 0.1, 95: 0.2, 99: 0.3}, "searchable": {50: 0.4, 95: 0.5, 99: 0.6},
+                      "n_indexed": 10, "n_searchable": 5, "unfound": 0}},
+        sustained={config()["latency_model"]: 6000.0},
+        cost=costs,
     )  # fmt: skip
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from devtools.bench.machine import ALLOW_BUSY_ENV, BUSY_LOAD, LoadLog, allow_busy, gate
-from devtools.bench.report import render
-from devtools.bench.run import config
+from tests.devtools.bench_pages import render_page
 
 
 def readings(*values: float) -> Iterator[float]:
@@ -53,20 +52,7 @@ def test_allowed_busy_run_writes_a_bold_warning_at_the_top() -> None:
     write, warning = gate(loads, allowed=True)
     assert write is True
     assert warning is not None
-    page = render(
-        {
-            "config": config(),
-            "machine": {"CPUs (nproc)": "2"},
-            "notes": [],
-            "wall_minutes": 1.0,
-            "latency": {},
-            "steps": {},
-            "sustained": {},
-            "startup": {},
-            "loads": loads.parts,
-            "warning": warning,
-        }
-    )
+    page = render_page(loads=loads.parts, warning=warning)
     lines = page.splitlines()
     assert lines[0] == "# Benchmarks"
     assert lines[2].startswith("> **WARNING: measured on a BUSY machine")

@@ -6,8 +6,8 @@ from typing import Any
 
 from devtools import calibration
 from devtools.bench import languages
-from devtools.bench.report import render
 from devtools.bench.run import config
+from tests.devtools.bench_pages import render_page
 
 
 def test_calibration_loop_is_fixed_work_and_timed_positive() -> None:
@@ -20,14 +20,14 @@ def test_calibration_loop_is_fixed_work_and_timed_positive() -> None:
 def test_batches_keep_the_samples_mix_and_untag_a_seeded_share() -> None:
     posts = languages.sample_posts()
     assert {lang for _, lang in posts} >= {"en", "ja", "pt", "es", "de", "fr", "it", "ar", "hi", "ko", "und"}
-    texts, tagged = languages.batch(0.0, size=2 * len(posts))
+    texts, tagged = languages.batch(posts, 0.0, size=2 * len(posts))
     assert texts[: len(posts)] == [text for text, _ in posts]
     assert tagged[: len(posts)] == [lang for _, lang in posts]
-    _, some = languages.batch(0.15, size=2000)
+    _, some = languages.batch(posts, 0.15, size=2000)
     share = sum(lang is None for lang in some) / 2000
     assert 0.12 < share < 0.18
-    assert some == languages.batch(0.15, size=2000)[1]  # seeded: the same posts every run
-    assert set(languages.batch(1.0, size=100)[1]) == {None}
+    assert some == languages.batch(posts, 0.15, size=2000)[1]  # seeded: the same posts every run
+    assert set(languages.batch(posts, 1.0, size=100)[1]) == {None}
 
 
 def result(rate: int) -> dict[str, Any]:
@@ -42,21 +42,7 @@ def result(rate: int) -> dict[str, Any]:
 
 
 def page(part: dict[str, Any] | None) -> str:
-    cfg = config()
-    results: dict[str, Any] = {
-        "config": cfg,
-        "machine": {"CPUs (nproc)": "2"},
-        "notes": [],
-        "wall_minutes": 1.0,
-        "latency": {},
-        "steps": {},
-        "sustained": {},
-        "startup": {},
-        "cost": {},
-    }
-    if part is not None:
-        results["languages"] = part
-    return render(results)
+    return render_page() if part is None else render_page(languages=part)
 
 
 def test_page_holds_the_default_model_to_15k_on_the_mixed_batch_with_the_calibration() -> None:
