@@ -4,7 +4,7 @@ The job logs two lines per non-empty micro-batch: from its `foreachBatch`, the t
 tasks spent in each phase, summed over the tasks (`sentiment_job.job.task_phases`), then from
 Spark's progress report (`sentiment_job.metrics.batch_breakdown`):
 
-    batch 7: 50 indexed, 0 dead-lettered, 0 rejected in 0.2s; tasks: rows in 12 ms, prepare 8 ms, score 9 ms, bulk 10 ms
+    batch 7: 50 rows in 1 task(s), 50 indexed, 0 dead-lettered, 0 rejected in 0.2s; tasks: rows in 12 ms, prepare 8 ms, score 9 ms, bulk 10 ms
     batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, commit 17 ms; total 215 ms; listener 0.4 ms
 
 `python -m devtools.bench.breakdown JOB_LOG` prints the median of every phase for small

@@ -108,7 +108,7 @@ class Pipeline:
         create_topic(env.bootstrap, p.topic, partitions)
         create_topic(env.bootstrap, p.topic + ".deadletter", 1)
         p.offsets = EndOffsets(env.bootstrap, p.topic)
-        # Default trigger (processingTime=0) and default master (local[*]): the job as it ships.
+        # Default trigger (sentiment_job.settings.DEFAULT_TRIGGER_MS) and default master (local[*]): the job as it ships.
         job_settings = job_env(
             env.bootstrap, p.topic, env.es_url, p.index, sup.workdir / "checkpoint", env.spark_jars,
             spark_master=None, sentiment_model=model,

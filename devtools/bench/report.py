@@ -12,6 +12,7 @@ from devtools.bench.cost import JOB_PARTS, Cost
 from devtools.bench.cpu import Measured
 from devtools.bench.es import section as es_section
 from devtools.bench.machine import BUSY_LOAD
+from sentiment_job.settings import DEFAULT_TRIGGER_MS
 
 # Issue 10's targets (median of 3 on a quiet 2-core machine).
 TARGET_STAGE_VS_CEILING = 0.85
@@ -118,7 +119,7 @@ BREAKDOWN_SECTION = [
     "report (`sentiment_job.metrics.batch_breakdown`) with the time its listener took:",
     "",
     "```",
-    "batch 7: 50 indexed, 0 dead-lettered, 0 rejected in 0.2s; tasks: rows in 12 ms, prepare 8 ms, "
+    "batch 7: 50 rows in 1 task(s), 50 indexed, 0 dead-lettered, 0 rejected in 0.2s; tasks: rows in 12 ms, prepare 8 ms, "
     "score 9 ms, bulk 10 ms",
     "batch 7 (50 rows): kafka offsets 3 ms, kafka batch 1 ms, planning 12 ms, process+write 180 ms, "
     "commit 17 ms; total 215 ms; listener 0.4 ms",
@@ -351,7 +352,7 @@ def render(results: dict[str, Any]) -> str:
             "## 2. End-to-end sustained throughput",
             "",
             f"`SOURCE=synthetic SYNTHETIC_RATE=R` into a {cfg['partitions']}-partition topic, the job with its",
-            "defaults (`TRIGGER=processingTime=0`, `local[*]`), the shared local Kafka and Elasticsearch.",
+            f"defaults (`TRIGGER=processingTime={DEFAULT_TRIGGER_MS}ms`, `local[*]`), the shared local Kafka and Elasticsearch.",
             f"Each step runs {cfg['ramp']:.0f} s of ramp-up, then a {cfg['window']:.0f} s window sampling the",
             "backlog (Kafka end offsets − documents searchable in the index) every 2 s. A rate is",
             "sustained when the producer reached ≥ 90% of it and the backlog's least-squares slope over",
@@ -405,7 +406,7 @@ def render(results: dict[str, Any]) -> str:
         out += [
             "## 3. End-to-end latency",
             "",
-            f"The job with its default trigger (`processingTime=0`) and `{cfg['latency_model']}`; the producer at a",
+            f"The job with its default trigger (`processingTime={DEFAULT_TRIGGER_MS}ms`) and `{cfg['latency_model']}`; the producer at a",
             f"fixed rate for {cfg['latency_window']:.0f} s per run after {cfg['latency_warmup']:.0f} s of warm-up.",
             "",
             "- **to indexed**: `indexed_at − ingested_at` of every document ingested in the window (both",

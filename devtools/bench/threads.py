@@ -1,8 +1,9 @@
 """CPU time by process and thread of a process tree, from /proc: where a job's cores go.
 
 `python -m devtools.bench.threads` starts the job (its defaults, or `JOB_EXTRA=K=V,...`
-settings) on a fresh topic, measures it idle and at a fixed rate, and prints the threads
-that used the most CPU in each window. `snapshot`/`diff`/`top` are the reusable part.
+settings) on a fresh topic, measures it at a fixed rate (`RATE`, after `WARMUP` seconds at
+it, for `WINDOW` seconds) and idle, and prints the threads that used the most CPU in each
+window. `snapshot`/`diff`/`top` are the reusable part.
 """
 
 from __future__ import annotations
@@ -27,12 +28,14 @@ def thread_group(name: str) -> str:
     return re.sub(r"\d+", "N", name)
 
 
-def _stat_cpu(path: Path) -> tuple[str, float] | None:
+def _stat_cpu(path: Path, children: bool = False) -> tuple[str, float] | None:
+    """A thread's (or with `children`, a process's exited and reaped children's) CPU seconds."""
     with contextlib.suppress(OSError, IndexError, ValueError):
         text = path.read_text()
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text.rsplit(")", 1)[1].split()
-        return name, (int(fields[11]) + int(fields[12])) / _TICKS
+        first = 13 if children else 11  # cutime, cstime or utime, stime
+        return name, (int(fields[first]) + int(fields[first + 1])) / _TICKS
     return None
 
 
@@ -41,6 +44,11 @@ def snapshot(root: int) -> Snapshot:
     out: Snapshot = {}
     for pid in process_tree(root):
         part = classify(root, pid)
+        # Short-lived children (Hadoop's `chmod` for every checkpoint file, issue 17) are gone
+        # before a snapshot sees them: their CPU is in their parent's reaped-children time.
+        reaped = _stat_cpu(Path(f"/proc/{pid}/stat"), children=True)
+        if reaped:
+            out[(part, "exited children", pid)] = reaped[1]
         for task in Path(f"/proc/{pid}/task").glob("[0-9]*"):
             got = _stat_cpu(task / "stat")
             if got:
@@ -97,6 +105,9 @@ def main() -> int:
 
     rate = float(os.environ.get("RATE", "50"))
     window = float(os.environ.get("WINDOW", "30"))
+    # A job's CPU per batch falls for its first hundreds of batches (JIT warm-up,
+    # docs/spark-job.md): run at the rate this long before the window measures it.
+    warmup = float(os.environ.get("WARMUP", "8"))
     extra = dict(kv.split("=", 1) for kv in filter(None, os.environ.get("JOB_EXTRA", "").split(",")))
     run_id = uuid.uuid4().hex[:8]
     workdir = state_dir() / "threads" / run_id
@@ -144,7 +155,7 @@ def main() -> int:
                     kafka_bootstrap_servers=bootstrap, kafka_topic=topic, kafka_dlq_topic=topic + ".deadletter",
                     source="synthetic", synthetic_rate=rate,
                 )).start()  # fmt: skip
-                time.sleep(8)
+                time.sleep(warmup)
                 measure(f"at {rate:g} posts/s")
                 proc.stop()
                 wait_until(lambda: p.backlog() <= 0, 300, "drain", sup, interval=1)

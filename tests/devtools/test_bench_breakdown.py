@@ -5,7 +5,7 @@ from __future__ import annotations
 from devtools.bench.breakdown import parse, summarise, table
 
 LOG = [
-    "2026-11-30 00:10:14,200 INFO sentiment_job: batch 1: 29 indexed, 0 dead-lettered, 0 rejected in 0.7s; "
+    "2026-11-30 00:10:14,200 INFO sentiment_job: batch 1: 29 rows in 3 task(s), 29 indexed, 0 dead-lettered, 0 rejected in 0.7s; "
     "tasks: rows in 40 ms, prepare 8 ms, score 9 ms, bulk 30 ms",
     "2026-11-30 00:10:14,236 INFO sentiment_job.metrics: batch 1 (29 rows): kafka offsets 9 ms, kafka batch 1 ms, "
     "planning 13 ms, process+write 695 ms, commit 120 ms; total 844 ms; listener 0.1 ms",

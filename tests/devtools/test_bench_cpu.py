@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from devtools.bench.cpu import Measured, by_part, measure
+from devtools.bench.cpu import Measured, by_part, cpu_seconds, measure
 from devtools.bench.report import StageResult, cpu_section
 
 
@@ -34,6 +34,14 @@ def test_measure_counts_this_process_and_its_children() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_a_child_that_has_exited_counts_in_its_parent() -> None:
+    # Short-lived children (the JVM's chmod per checkpoint file) are never in a snapshot.
+    before = cpu_seconds(os.getpid())
+    spinner = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass"
+    subprocess.run([sys.executable, "-c", spinner], check=True)
+    assert cpu_seconds(os.getpid()) - before >= 0.35
 
 
 def test_bound_is_the_loop_cost_over_the_total_cost_per_post() -> None:

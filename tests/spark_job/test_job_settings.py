@@ -32,7 +32,7 @@ def test_defaults() -> None:
     assert s.sentiment_model == "multi-lr"
     assert s.sentiment_languages == frozenset({"ar", "de", "en", "es", "fr", "hi", "it", "pt"})
     assert s.sentiment_language_source == "tag-then-detect"
-    assert s.trigger == Trigger(available_now=False, interval_ms=0)
+    assert s.trigger == Trigger(available_now=False, interval_ms=300)
     assert (s.metrics_host, s.metrics_port) == ("0.0.0.0", 9109)
     assert s.log_level == "INFO"
 

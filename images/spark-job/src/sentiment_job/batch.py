@@ -30,6 +30,14 @@ STATS_SCHEMA = StructType([StructField("stats", StringType())])
 # waiting for the rows (the JVM's Kafka fetch and Arrow conversion), decode/parse/validate/
 # clean, score, and the bulk request(s) with their documents.
 TASK_PHASES = ("rows in", "prepare", "score", "bulk")
+# A batch after one of at most this many rows runs as a single task. Spark makes one task per
+# Kafka partition, and each task pays a fixed cost, however few rows it holds: a Python worker
+# round trip, pandas set-up, a bulk request (~25 ms of CPU on a 2-core machine, issue 17). At 50
+# posts/s a batch holds a few rows per partition, so that fixed cost was most of the job's CPU.
+# One core prepares, scores and indexes this many rows in well under 0.1 s (make bench section
+# 8), so a batch this size gains little from spreading them; a backlog (a restart, a burst)
+# makes the batch after it large, and that one is spread again.
+SMALL_BATCH_ROWS = 1000
 # Makes a partition's writer: the job's (Elasticsearch) unless told otherwise (sink.MemoryWriter).
 NewWriter = Callable[[Settings], RowWriter]
 
@@ -46,6 +54,7 @@ def run_partition(frames: Iterable[pd.DataFrame], settings: Settings, writer: Ro
     mark = time.perf_counter()
     for pdf in frames:
         mark = _lap(spent, "rows in", mark)
+        writer.stats.rows += len(pdf)
         prepared = prepare_pandas(pdf)
         mark = _lap(spent, "prepare", mark)
         scored = score_pandas(
@@ -93,15 +102,28 @@ def warm_workers(spark: SparkSession, settings: Settings) -> int:
     return len(df.mapInPandas(partial(warm_partition, model=settings.sentiment_model), "warm INT").collect())
 
 
-def process_batch(source: DataFrame, settings: Settings) -> PartitionStats:
+def tasks_after(previous_rows: int | None) -> int | None:
+    """How many tasks the next batch runs in: 1 after a small batch, else None (Spark's one
+    per Kafka partition). The first batch, whose predecessor is unknown (a restart with a
+    backlog), is spread."""
+    return 1 if previous_rows is not None and previous_rows <= SMALL_BATCH_ROWS else None
+
+
+def process_batch(source: DataFrame, settings: Settings, tasks: int | None = None) -> PartitionStats:
     """Driver side: prepare, score and write one micro-batch of `transform.source_columns`
-    rows, then apply its deletion events; raises if any partition could not write or a
-    deletion failed (the batch then fails and is replayed: both steps are idempotent).
+    rows (in `tasks` tasks if given, see `tasks_after`), then apply its deletion events;
+    raises if any partition could not write or a deletion failed (the batch then fails and
+    is replayed: both steps are idempotent).
 
     Deletions run after every partition has indexed, so a create and its deletion in one
     batch end deleted even when two tasks read slices of the same Kafka partition."""
+    if tasks is not None:
+        # A narrow coalesce: the task reads its Kafka partitions one after the other, in
+        # offset order within each, as the spread tasks do.
+        source = source.coalesce(tasks)
     rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_SCHEMA).collect()
     stats = merge_stats(row["stats"] for row in rows)
+    stats.tasks = len(rows)
     if stats.deletions or stats.author_deletions:
         stats.deleted = apply_deletions(
             shared_client(settings), settings, stats.deletions, authors=stats.author_deletions

@@ -25,7 +25,7 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 
-from .batch import TASK_PHASES, process_batch, warm_workers
+from .batch import TASK_PHASES, process_batch, tasks_after, warm_workers
 from .es_setup import SetupError, install_with_retries
 from .metrics import JobMetrics, progress_listener
 from .settings import Settings, SettingsError
@@ -120,18 +120,24 @@ def build_spark(settings: Settings) -> SparkSession:
 def start_query(spark: SparkSession, settings: Settings, metrics: JobMetrics) -> StreamingQuery:
     """Start the streaming query (the caller awaits it and registers the listener)."""
 
+    previous_rows: list[int | None] = [None]  # the last batch's Kafka records
+
     def handle(batch_df: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
+        tasks = tasks_after(previous_rows[0])
         try:
-            stats = process_batch(batch_df, settings)
+            stats = process_batch(batch_df, settings, tasks)
         except Exception as exc:
             metrics.batch_failures.inc()
             log.error("batch %d failed (it is replayed from the checkpoint): %s", batch_id, _first_line(exc))
             raise
+        previous_rows[0] = stats.rows
         metrics.record_batch(stats)
         log.info(
-            "batch %d: %d indexed, %d dead-lettered, %d rejected in %.1fs; tasks: %s",
+            "batch %d: %d rows in %d task(s), %d indexed, %d dead-lettered, %d rejected in %.1fs; tasks: %s",
             batch_id,
+            stats.rows,
+            stats.tasks,
             sum(stats.indexed.values()),
             sum(stats.deadlettered.values()),
             sum(stats.rejected.values()),

@@ -295,6 +295,7 @@ class DeletionStats:
 class PartitionStats:
     """What one partition did; summed on the driver into the Prometheus metrics."""
 
+    rows: int = 0  # Kafka records read (the next batch's task count depends on it)
     indexed: Counter[str] = field(default_factory=Counter)  # by sentiment label
     rejected: Counter[str] = field(default_factory=Counter)  # by Elasticsearch error type
     deadlettered: Counter[str] = field(default_factory=Counter)  # by reason
@@ -312,6 +313,8 @@ class PartitionStats:
     deletions_invalid: int = 0
     # Set on the driver by `apply_deletions` (not sent by the partitions).
     deleted: DeletionStats = field(default_factory=DeletionStats)
+    # Set on the driver: how many tasks (partitions) the batch ran in.
+    tasks: int = 0
     # Indexed documents by `language_label`: scored (a sentiment) and `Unsupported`.
     scored_by_lang: Counter[str] = field(default_factory=Counter)
     unsupported_by_lang: Counter[str] = field(default_factory=Counter)
@@ -335,6 +338,7 @@ class PartitionStats:
         return sum(self.latency_buckets)
 
     def merge(self, other: PartitionStats) -> PartitionStats:
+        self.rows += other.rows
         self.indexed.update(other.indexed)
         self.rejected.update(other.rejected)
         self.deadlettered.update(other.deadlettered)
@@ -355,6 +359,7 @@ class PartitionStats:
     def to_json(self) -> str:
         return json.dumps(
             {
+                "rows": self.rows,
                 "indexed": self.indexed,
                 "rejected": self.rejected,
                 "deadlettered": self.deadlettered,
@@ -374,6 +379,7 @@ class PartitionStats:
     def from_json(cls, text: str) -> PartitionStats:
         data = json.loads(text)
         return cls(
+            rows=int(data.get("rows", 0)),
             indexed=Counter(data["indexed"]),
             rejected=Counter(data["rejected"]),
             deadlettered=Counter(data["deadlettered"]),
