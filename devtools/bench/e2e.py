@@ -371,6 +371,21 @@ def latency_run(p: Pipeline, rate: float, warmup: float, window: float, sampler:
     return run
 
 
+def warm_up(p: Pipeline, rate: float, seconds: float, sampler: MemorySampler) -> None:
+    """Run the producer at `rate` for `seconds`, then drain: a fresh JVM's CPU per batch falls
+    over its first hundreds of batches while the JIT compiles the per-batch path
+    (docs/spark-job.md, "Cost per batch"), and users run the job for days."""
+    proc = p.producer(rate, sampler)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            p.sup.check()
+            time.sleep(1)
+    finally:
+        proc.stop()
+    p.drain(120)
+
+
 def idle_cost(p: Pipeline, seconds: float) -> Cost:
     """The job running with nothing to read (the backlog drained): what it costs to wait."""
     meter = p.meter()
