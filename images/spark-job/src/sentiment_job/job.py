@@ -38,8 +38,9 @@ QUERY_NAME = "tweet-sentiment"
 # Set by the image: its copy of spark-defaults.conf (see build_spark).
 SPARK_DEFAULTS_ENV = "TWEET_SENTIMENT_SPARK_DEFAULTS"
 LOCAL_CHECKPOINT_MANAGER = "org.apache.spark.sql.execution.streaming.FileSystemBasedCheckpointFileManager"
-# How long the query waits, when Kafka has nothing new, before asking again (Spark's default
-# is 10 ms). Each ask is a ListOffsets round trip to the brokers: at 10 ms that busy loop was
+# With TRIGGER=processingTime=0 (the default is an interval, settings.DEFAULT_TRIGGER_MS): how
+# long the query waits, when Kafka has nothing new, before asking again (Spark's default is
+# 10 ms). Each ask is a ListOffsets round trip to the brokers: at 10 ms that busy loop was
 # most of the idle job's CPU (issue 17). While records keep arriving, batches still run back
 # to back, so only the first post after a quiet spell waits for it: up to this long, which
 # with a batch of ~0.1-0.2 s stays inside the 0.5 s p99 target.

@@ -15,7 +15,6 @@ Each line is `{"data": {<event>: {...}}}` (events.deletion_from_x_compliance): `
 
 from __future__ import annotations
 
-import logging
 import queue
 import threading
 from collections.abc import Callable, Generator
@@ -23,18 +22,11 @@ from typing import Any
 
 import requests
 
-from tweet_producer.events import (
-    Deletion,
-    Skipped,
-    decode_json,
-    deletion_from_x_compliance,
-    stream_error_types,
-)
+from tweet_producer.events import deletion_from_x_compliance
 from tweet_producer.metrics import Metrics
 from tweet_producer.sources.base import FatalSourceError, Item, Source
 from tweet_producer.sources.x import XStreamSource
-
-log = logging.getLogger(__name__)
+from tweet_producer.sources.xenvelope import x_stream_parser
 
 POST_COMPLIANCE_PATH = "/2/tweets/compliance/stream"
 USER_COMPLIANCE_PATH = "/2/users/compliance/stream"
@@ -70,20 +62,7 @@ class CompliancePartition(XStreamSource):
         super().__init__(filtered=False, rules=None, **kwargs)
         self.path = path
         self.partition = partition
-        metrics = kwargs["metrics"]
-
-        def parse(data: bytes) -> Deletion | Skipped | None:
-            doc = decode_json(data)
-            error_types = stream_error_types(doc)
-            if error_types is not None:
-                for kind in error_types:
-                    metrics.stream_error(kind)
-                log.warning(
-                    "stream error message from %s: %s", self.label, data[:500].decode("utf-8", "replace")
-                )
-                return None
-            return deletion_from_x_compliance(doc)
-
+        parse = x_stream_parser(self.label, kwargs["metrics"], deletion_from_x_compliance)
         self._parse = parse  # type: ignore[assignment]
 
     @property
