@@ -32,12 +32,13 @@ STATS_SCHEMA = StructType([StructField("stats", StringType())])
 TASK_PHASES = ("rows in", "prepare", "score", "bulk")
 # A batch after one of at most this many rows runs as a single task. Spark makes one task per
 # Kafka partition, and each task pays a fixed cost, however few rows it holds: a Python worker
-# round trip, pandas set-up, a bulk request (~25 ms of CPU on a 2-core machine, issue 17). At 50
+# round trip, pandas set-up, a bulk request (~20 ms of CPU on a 2-core machine, issue 17). At 50
 # posts/s a batch holds a few rows per partition, so that fixed cost was most of the job's CPU.
-# One core prepares, scores and indexes this many rows in well under 0.1 s (make bench section
-# 8), so a batch this size gains little from spreading them; a backlog (a restart, a burst)
-# makes the batch after it large, and that one is spread again.
-SMALL_BATCH_ROWS = 1000
+# Small enough that one task ends well inside the 300 ms trigger interval (~250 µs of CPU a
+# post end to end): 1,000 let batches of 600-900 rows at 2,000-3,000 posts/s run on one core,
+# and the sustained rate fell to 3,000 posts/s (make bench, docs/spark-job.md). The batch after
+# a large one, and the first batch of a run (a restart with a backlog), are spread.
+SMALL_BATCH_ROWS = 200
 # Makes a partition's writer: the job's (Elasticsearch) unless told otherwise (sink.MemoryWriter).
 NewWriter = Callable[[Settings], RowWriter]
 
