@@ -34,11 +34,10 @@ TASK_PHASES = ("rows in", "prepare", "score", "bulk")
 # Kafka partition, and each task pays a fixed cost, however few rows it holds: a Python worker
 # round trip, pandas set-up, a bulk request (~20 ms of CPU on a 2-core machine, issue 17). At 50
 # posts/s a batch holds a few rows per partition, so that fixed cost was most of the job's CPU.
-# Small enough that one task ends well inside the 300 ms trigger interval (~250 µs of CPU a
-# post end to end): 1,000 let batches of 600-900 rows at 2,000-3,000 posts/s run on one core,
-# and the sustained rate fell to 3,000 posts/s (make bench, docs/spark-job.md). The batch after
-# a large one, and the first batch of a run (a restart with a backlog), are spread.
-SMALL_BATCH_ROWS = 200
+# At 1,000 posts/s (~300 rows a batch) one task also beat three: p99 to indexed 0.50 s against
+# 0.81 s with a threshold of 200, and the same sustained rate (make bench, docs/spark-job.md).
+# A backlog (a restart, a burst) makes the batch after it large, and that one is spread.
+SMALL_BATCH_ROWS = 1000
 # Makes a partition's writer: the job's (Elasticsearch) unless told otherwise (sink.MemoryWriter).
 NewWriter = Callable[[Settings], RowWriter]
 
