@@ -164,6 +164,13 @@ class Pipeline:
         self.drain(timeout)
         return first
 
+    def hold(self, seconds: float, interval: float = 1.0) -> None:
+        """Let `seconds` pass, stopping early with the reason if a supervised process died."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.sup.check()
+            time.sleep(interval)
+
     def drain(self, timeout: float) -> None:
         self.env.es.indices.refresh(index=self.index)
         wait_until(lambda: self.backlog() <= 0, timeout, f"{self.index} to catch up", self.sup, interval=2)
@@ -196,10 +203,7 @@ class Step:
 def throughput_step(p: Pipeline, rate: float, ramp: float, window: float, sampler: MemorySampler) -> Step:
     proc = p.producer(rate, sampler)
     try:
-        deadline = time.monotonic() + ramp
-        while time.monotonic() < deadline:
-            p.sup.check()
-            time.sleep(1)
+        p.hold(ramp)
         points: list[tuple[float, float]] = []
         meter = p.meter()
         meter.start()
@@ -351,10 +355,7 @@ def latency_run(p: Pipeline, rate: float, warmup: float, window: float, sampler:
             meter = p.meter()
             meter.start()
             since = time.time()
-            deadline = time.monotonic() + window
-            while time.monotonic() < deadline:
-                p.sup.check()
-                time.sleep(0.5)
+            p.hold(window, interval=0.5)
             until = time.time()
             run.cost = meter.stop(f"{rate:,.0f}/s", rate)
             proc.stop()
@@ -377,10 +378,7 @@ def warm_up(p: Pipeline, rate: float, seconds: float, sampler: MemorySampler) ->
     (docs/spark-job.md, "Cost per batch"), and users run the job for days."""
     proc = p.producer(rate, sampler)
     try:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            p.sup.check()
-            time.sleep(1)
+        p.hold(seconds)
     finally:
         proc.stop()
     p.drain(120)
@@ -390,8 +388,5 @@ def idle_cost(p: Pipeline, seconds: float) -> Cost:
     """The job running with nothing to read (the backlog drained): what it costs to wait."""
     meter = p.meter()
     meter.start()
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        p.sup.check()
-        time.sleep(1)
+    p.hold(seconds)
     return meter.stop("idle", 0.0)

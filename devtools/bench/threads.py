@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from devtools.bench.cpu import reaped_seconds
 from devtools.bench.memory import classify
 from devtools.harness.process import process_tree
 
@@ -28,14 +29,12 @@ def thread_group(name: str) -> str:
     return re.sub(r"\d+", "N", name)
 
 
-def _stat_cpu(path: Path, children: bool = False) -> tuple[str, float] | None:
-    """A thread's (or with `children`, a process's exited and reaped children's) CPU seconds."""
+def _stat_cpu(path: Path) -> tuple[str, float] | None:
     with contextlib.suppress(OSError, IndexError, ValueError):
         text = path.read_text()
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text.rsplit(")", 1)[1].split()
-        first = 13 if children else 11  # cutime, cstime or utime, stime
-        return name, (int(fields[first]) + int(fields[first + 1])) / _TICKS
+        return name, (int(fields[11]) + int(fields[12])) / _TICKS
     return None
 
 
@@ -44,11 +43,7 @@ def snapshot(root: int) -> Snapshot:
     out: Snapshot = {}
     for pid in process_tree(root):
         part = classify(root, pid)
-        # Short-lived children (Hadoop's `chmod` for every checkpoint file, issue 17) are gone
-        # before a snapshot sees them: their CPU is in their parent's reaped-children time.
-        reaped = _stat_cpu(Path(f"/proc/{pid}/stat"), children=True)
-        if reaped:
-            out[(part, "exited children", pid)] = reaped[1]
+        out[(part, "exited children", pid)] = reaped_seconds(pid)
         for task in Path(f"/proc/{pid}/task").glob("[0-9]*"):
             got = _stat_cpu(task / "stat")
             if got:
