@@ -51,10 +51,10 @@ train-model: dev ## Train the sentiment models (tweet-lr on TweetEval, multi-lr 
 	$(PY) -m devtools.docs
 
 .PHONY: fetch
-fetch: ## Download Kafka, Spark's Kafka connector and Elasticsearch into $(TS_CACHE_DIR)
-	python3 -m devtools.services kafka fetch >/dev/null
-	python3 -m devtools.services es fetch >/dev/null
-	python3 -m devtools.services.spark_jars
+fetch: dev ## Download Kafka, Spark's Kafka connector and Elasticsearch, and compile the job's jar, into $(TS_CACHE_DIR)
+	$(PY) -m devtools.services kafka fetch >/dev/null
+	$(PY) -m devtools.services es fetch >/dev/null
+	$(PY) -m devtools.services.spark_jars
 
 .PHONY: tools
 tools: ## Install helm, kubeconform and promtool (pinned) for the offline chart checks

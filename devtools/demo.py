@@ -460,9 +460,9 @@ def setup_es(s: Settings, es_url: str) -> None:
 def demo_job_env(s: Settings, bootstrap: str, es_url: str) -> dict[str, str]:
     """The job as the demo runs it: its names and ports, the demo's trigger, the job's own
     Spark master (not the tests' local[2])."""
-    from devtools.services.spark_jars import spark_kafka_jars
+    from devtools.services.spark_jars import spark_job_jars
 
-    jars = ",".join(str(p) for p in spark_kafka_jars())
+    jars = ",".join(str(p) for p in spark_job_jars())
     return job_env(
         bootstrap, s.topic, es_url, s.index, s.checkpoint, jars, inherit=True,
         es_deadletter_index=s.deadletter_index, trigger=s.trigger, spark_master=None, metrics_port=s.job_port,

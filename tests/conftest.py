@@ -17,7 +17,7 @@ import pytest
 from devtools.services.common import ServiceError
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
-from devtools.services.spark_jars import spark_kafka_jars
+from devtools.services.spark_jars import spark_job_jars
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("TS_SHARED_DIR", REPO_ROOT.parent / "shared"))
@@ -97,7 +97,7 @@ def new_topic(kafka_admin) -> Callable[..., str]:  # type: ignore[no-untyped-def
 @pytest.fixture(scope="session")
 def spark_jars() -> str:
     """Comma-separated jar paths for Spark's Kafka source (resolved into the cache)."""
-    return ",".join(str(p) for p in spark_kafka_jars())
+    return ",".join(str(p) for p in spark_job_jars())
 
 
 @pytest.fixture(scope="session")

@@ -37,7 +37,7 @@ from devtools.calibration import calibration, describe
 from devtools.services.common import REPO_ROOT, ServiceError, state_dir, versions
 from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
-from devtools.services.spark_jars import spark_kafka_jars
+from devtools.services.spark_jars import spark_job_jars
 from sentiment_job.sentiment import DEFAULT_MODEL, MODELS, TWEET_MODEL
 
 
@@ -250,7 +250,7 @@ def main() -> int:
                 env = e2e.Env(
                     kafka.bootstrap,
                     es.url,
-                    ",".join(str(j) for j in spark_kafka_jars()),
+                    ",".join(str(j) for j in spark_job_jars()),
                     workdir,
                     run_id,
                     service_pids={

@@ -96,7 +96,7 @@ def main() -> int:
     from devtools.harness.poll import wait_until
     from devtools.harness.process import Supervisor, console_script
     from devtools.services.common import state_dir
-    from devtools.services.spark_jars import spark_kafka_jars
+    from devtools.services.spark_jars import spark_job_jars
 
     rate = float(os.environ.get("RATE", "50"))
     window = float(os.environ.get("WINDOW", "30"))
@@ -108,7 +108,7 @@ def main() -> int:
     workdir = state_dir() / "threads" / run_id
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "localhost:9092")
     es_url = os.environ.get("ES_URL", "http://localhost:9200")
-    jars = ",".join(str(j) for j in spark_kafka_jars())
+    jars = ",".join(str(j) for j in spark_job_jars())
     env = e2e.Env(bootstrap, es_url, jars, workdir, run_id)
     sup = Supervisor(workdir)
     topic, index = f"threads-{run_id}-posts", f"threads-{run_id}-tweets"

@@ -251,7 +251,7 @@ def customize_spark(rootfs: Path) -> dict[str, str]:
     # The official image runs Java from /opt/java/openjdk (eclipse-temurin); point it at Debian's.
     jvm = next(iter(sorted((rootfs / "usr/lib/jvm").glob("java-17-openjdk-*"))), None)
     if jvm is None:
-        raise ServiceError("openjdk-17-jre-headless did not install a JVM under /usr/lib/jvm")
+        raise ServiceError("openjdk-17-jdk-headless did not install a JVM under /usr/lib/jvm")
     (rootfs / "opt/java").mkdir(parents=True, exist_ok=True)
     (rootfs / "opt/java/openjdk").symlink_to(f"/usr/lib/jvm/{jvm.name}")
     _chroot(rootfs, "groupadd", "--system", f"--gid={SPARK_UID}", "spark")
@@ -276,9 +276,10 @@ SPARK = StandIn(
     name="spark",
     replaces="apache/spark:{SPARK_VERSION}-scala{SCALA_BINARY_VERSION}-java17-python3-ubuntu",
     # What the official image installs (less krb5-user, gnupg2, libpam-modules, net-tools),
-    # a Java 17 runtime (its eclipse-temurin base) and python3 + pip (its -python3 variant).
+    # a Java 17 JDK (its eclipse-temurin:17-jammy base is one: the Dockerfile compiles with its
+    # javac) and python3 + pip (its -python3 variant).
     packages=(
-        "openjdk-17-jre-headless",
+        "openjdk-17-jdk-headless",
         "python3",
         "python3-pip",
         "tini",

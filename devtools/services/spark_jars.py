@@ -1,4 +1,5 @@
-"""Spark's Kafka source jars, resolved once from Maven Central into the cache.
+"""The jars the job adds to pyspark's own, in the cache: Spark's Kafka source (resolved once
+from Maven Central) and our Hadoop local filesystem (compiled once from images/spark-job/java).
 
 pyspark from PyPI already carries Spark's own jars; this adds the connector and what it
 needs that pyspark lacks. The job's `SPARK_JARS` default points at this directory.
@@ -6,10 +7,22 @@ needs that pyspark lacks. The job's `SPARK_JARS` default points at this director
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import subprocess
 import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
-from .common import ServiceError, cache_dir, maven_resolve, versions
+from sentiment_job.settings import NIO_FILESYSTEM_JAR
+
+from .common import REPO_ROOT, ServiceError, cache_dir, maven_resolve, versions
+
+# Java sources of images/spark-job's own jar; the image's Dockerfile compiles the same files.
+JAVA_SOURCES = REPO_ROOT / "images" / "spark-job" / "java"
+# The Java release the jar targets: the image's Java (Dockerfile), the oldest Spark 4 runs on.
+JAVA_RELEASE = "17"
 
 # What spark-sql-kafka-0-10 needs beyond pyspark's own jars/ directory.
 NEEDED_PREFIXES = (
@@ -36,6 +49,59 @@ def spark_jars_dir() -> Path:
     )
 
 
+def spark_job_jars() -> list[Path]:
+    """Every jar the job runs with locally (its `SPARK_JARS`): the Kafka source's and ours."""
+    return [*spark_kafka_jars(), nio_filesystem_jar()]
+
+
+def nio_filesystem_jar() -> Path:
+    """`tweet-sentiment-hadoop.jar` in the job's jar directory, compiled with the machine's
+    `javac` against pyspark's Hadoop API whenever its sources change."""
+    import pyspark
+
+    sources = sorted(JAVA_SOURCES.rglob("*.java"))
+    digest = hashlib.sha256()
+    for source in sources:
+        digest.update(source.relative_to(JAVA_SOURCES).as_posix().encode() + b"\0" + source.read_bytes())
+    flat = spark_jars_dir().parent
+    built = flat / "built" / f"{Path(NIO_FILESYSTEM_JAR).stem}-{digest.hexdigest()[:12]}.jar"
+    if not built.exists():
+        javac = shutil.which("javac")
+        if javac is None:
+            raise ServiceError(
+                f"javac is required to build {NIO_FILESYSTEM_JAR}: install a JDK {JAVA_RELEASE}+"
+            )
+        hadoop_api = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
+        if not hadoop_api:
+            raise ServiceError(f"pyspark {pyspark.__version__} carries no hadoop-client-api jar")
+        with tempfile.TemporaryDirectory() as tmp:
+            classes = Path(tmp)
+            cmd = [
+                javac,
+                "--release",
+                JAVA_RELEASE,
+                "-cp",
+                str(hadoop_api[-1]),
+                "-d",
+                str(classes),
+                *map(str, sources),
+            ]
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise ServiceError(f"javac failed building {NIO_FILESYSTEM_JAR}:\n{done.stderr}")
+            built.parent.mkdir(parents=True, exist_ok=True)
+            partial = built.with_suffix(".tmp")
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
+                for path in sorted(classes.rglob("*.class")):
+                    jar.write(path, path.relative_to(classes).as_posix())
+            partial.replace(built)
+    link = flat / NIO_FILESYSTEM_JAR
+    if not link.is_symlink() or link.resolve() != built.resolve():
+        link.unlink(missing_ok=True)
+        link.symlink_to(built)
+    return link
+
+
 def spark_kafka_jars() -> list[Path]:
     jars = sorted(p for p in spark_jars_dir().glob("*.jar") if p.name.startswith(NEEDED_PREFIXES))
     if len(jars) != len(NEEDED_PREFIXES):
@@ -53,7 +119,7 @@ def spark_kafka_jars() -> list[Path]:
 
 if __name__ == "__main__":
     try:
-        print(",".join(str(j) for j in spark_kafka_jars()))
+        print(",".join(str(j) for j in spark_job_jars()))
     except ServiceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

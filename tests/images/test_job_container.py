@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from devtools.services.common import versions
+from sentiment_job.job import NIO_FILESYSTEM_CLASS
 from tests.images.images_helpers import RunImage
 
 pytestmark = pytest.mark.images
@@ -71,14 +72,24 @@ def test_the_kubernetes_entrypoint_and_jars_are_there(run_job: RunImage) -> None
 
 
 JOB = """
+import os, stat, tempfile
 from pyspark.sql import SparkSession
 from pyspark.sql.functions import udf
+from sentiment_job.job import spark_configs
 from sentiment_job.sentiment import DEFAULT_MODEL, get_analyzer
+from sentiment_job.settings import Settings
 
-spark = SparkSession.builder.appName("image-smoke").getOrCreate()
+# The job's own choice of filesystem, as it makes it under spark-submit in this image.
+fs_impl = spark_configs(Settings.load({"CHECKPOINT_LOCATION": "/tmp/ckpt"}), True)["spark.hadoop.fs.file.impl"]
+spark = SparkSession.builder.appName("image-smoke").config("spark.hadoop.fs.file.impl", fs_impl).getOrCreate()
 label = udf(lambda text: get_analyzer(DEFAULT_MODEL).score(text).label)
 rows = spark.createDataFrame([("I love this, great work",), ("this is awful and sad",)], ["text"])
 print("RESULT", sorted(r[0] for r in rows.select(label("text")).collect()), spark.version)
+jvm = spark._jvm
+fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI("file:///"), spark._jsc.hadoopConfiguration())
+probe = os.path.join(tempfile.mkdtemp(), "probe")
+fs.create(jvm.org.apache.hadoop.fs.Path("file://" + probe), True).close()
+print("FS", fs.getClass().getName(), oct(stat.S_IMODE(os.stat(probe).st_mode)))
 spark.stop()
 """
 
@@ -114,6 +125,8 @@ def test_a_local_pyspark_job_runs_through_the_driver_entrypoint(run_job: RunImag
     for user, proc in results.items():
         assert proc.returncode == 0, f"--user={user}:\n{proc.stderr[-4000:]}"
         assert f"RESULT ['Negative', 'Positive'] {versions()['SPARK_VERSION']}" in proc.stdout, user
+        # The image's Hadoop local filesystem (no chmod process per file) loads and sets modes.
+        assert f"FS {NIO_FILESYSTEM_CLASS} 0o644" in proc.stdout, (user, proc.stdout, proc.stderr[-4000:])
 
 
 FAKE_JAVA = """#!/bin/sh

@@ -15,7 +15,7 @@ import pytest
 
 from devtools.harness.env import deadletter_index
 from devtools.services.common import ServiceError
-from devtools.services.spark_jars import spark_kafka_jars
+from devtools.services.spark_jars import spark_job_jars
 
 # Python workers must run this interpreter (it has the packages), not `python3` on PATH.
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -25,7 +25,7 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 # (If the jars cannot be resolved, the spark_jars fixture reports it where it is needed.)
 if "PYSPARK_SUBMIT_ARGS" not in os.environ:
     with contextlib.suppress(ServiceError):
-        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--jars {','.join(map(str, spark_kafka_jars()))} pyspark-shell"
+        os.environ["PYSPARK_SUBMIT_ARGS"] = f"--jars {','.join(map(str, spark_job_jars()))} pyspark-shell"
 
 
 def _alive(session: Any) -> bool:

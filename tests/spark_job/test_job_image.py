@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zipfile
 from importlib import metadata
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
+from devtools.images.build import copy_sources
 from devtools.services.common import REPO_ROOT, versions
-from sentiment_job.job import read_spark_defaults
+from devtools.services.spark_jars import JAVA_SOURCES
+from sentiment_job.job import NIO_FILESYSTEM_CLASS, read_spark_defaults
+from sentiment_job.settings import NIO_FILESYSTEM_JAR
 
 IMAGE_DIR = REPO_ROOT / "images" / "spark-job"
 DOCKERFILE = (IMAGE_DIR / "Dockerfile").read_text()
@@ -59,7 +63,8 @@ def test_base_image_and_connector_versions_match_versions_env() -> None:
 
 def test_jar_versions_and_checksums_are_the_jars_the_tests_use(spark_jars: str) -> None:
     args = dockerfile_args()
-    jars = {Path(p).name: Path(p) for p in spark_jars.split(",")}
+    # Our own jar is built from source (test_our_jar_is_built_from_the_sources_the_image_compiles).
+    jars = {Path(p).name: Path(p) for p in spark_jars.split(",") if Path(p).name != NIO_FILESYSTEM_JAR}
     scala = args["SCALA_BINARY_VERSION"]
     expected = {
         f"spark-sql-kafka-0-10_{scala}-{args['SPARK_VERSION']}.jar": "SPARK_SQL_KAFKA_SHA256",
@@ -75,6 +80,20 @@ def test_jar_versions_and_checksums_are_the_jars_the_tests_use(spark_jars: str) 
     # Each jar is fetched and checked in the build.
     assert DOCKERFILE.count("fetch ") == 4
     assert "sha256sum -c -" in DOCKERFILE
+
+
+def test_our_jar_is_built_from_the_sources_the_image_compiles(spark_jars: str) -> None:
+    ours = [Path(p) for p in spark_jars.split(",") if Path(p).name == NIO_FILESYSTEM_JAR]
+    assert len(ours) == 1
+    # The tests' jar is compiled from images/spark-job/java (devtools.services.spark_jars), the
+    # image's from the same folder, into $SPARK_HOME/jars where the job looks for it.
+    assert ours[0].resolve().parent.name == "built"
+    assert JAVA_SOURCES == IMAGE_DIR / "java"
+    assert "COPY images/spark-job/java " in DOCKERFILE
+    assert f"/opt/spark/jars/{NIO_FILESYSTEM_JAR}\n" in DOCKERFILE
+    with zipfile.ZipFile(ours[0]) as jar:
+        classes = {n.removesuffix(".class").replace("/", ".") for n in jar.namelist() if n.endswith(".class")}
+    assert NIO_FILESYSTEM_CLASS in classes
 
 
 def test_image_installs_the_pinned_requirements_the_tests_install() -> None:
@@ -147,7 +166,7 @@ def test_the_build_context_sends_every_copy_source_and_no_tests() -> None:
     (That the shared package is installed with the job: tests/images imports both.)"""
     lines = [ln for ln in (REPO_ROOT / ".dockerignore").read_text().splitlines() if ln and ln[0] != "#"]
     allowed = [ln[1:].rstrip("/") for ln in lines if ln.startswith("!")]
-    sources = re.findall(r"^COPY (\S+) ", DOCKERFILE, flags=re.MULTILINE)
+    sources = copy_sources(IMAGE_DIR / "Dockerfile")  # not `COPY --from=<stage>`
     assert sources
     for source in sources:
         assert any(

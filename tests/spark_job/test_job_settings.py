@@ -9,7 +9,7 @@ import pytest
 from spark_job_helpers import console_script
 
 from sentiment_job import job
-from sentiment_job.settings import Settings, SettingsError, Trigger, parse_duration_ms
+from sentiment_job.settings import NIO_FILESYSTEM_JAR, Settings, SettingsError, Trigger, parse_duration_ms
 
 BASE = {"CHECKPOINT_LOCATION": "/tmp/ckpt"}
 
@@ -162,6 +162,14 @@ def test_spark_configs_local_and_under_spark_submit() -> None:
     assert "spark.ui.enabled" not in submitted
 
 
+def test_no_whole_stage_code_generation_for_the_one_projection_a_batch_runs() -> None:
+    for under_submit in (False, True):
+        assert (
+            job.spark_configs(from_env(BASE), under_submit=under_submit)["spark.sql.codegen.wholeStage"]
+            == "false"
+        )
+
+
 def test_the_query_polls_kafka_every_quarter_second_when_idle_not_every_10_ms() -> None:
     # Spark's default (10 ms) made the idle job ask Kafka for offsets ~100 times a second.
     for under_submit in (False, True):
@@ -186,6 +194,38 @@ def test_checkpoint_manager_without_forks_only_for_local_checkpoints(location: s
         manager = conf.get("spark.sql.streaming.checkpointFileManagerClass")
         # An object store keeps Spark's default manager.
         assert manager == (job.LOCAL_CHECKPOINT_MANAGER if local else None)
+
+
+def test_the_filesystem_without_chmod_forks_when_its_jar_is_there_and_the_checkpoint_is_local(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    jar = tmp_path / "local" / NIO_FILESYSTEM_JAR
+    jar.parent.mkdir()
+    jar.write_bytes(b"PK")
+    key = "spark.hadoop.fs.file.impl"
+    monkeypatch.delenv("SPARK_HOME", raising=False)
+    # Locally: among SPARK_JARS (make fetch builds it beside the Kafka source jars).
+    with_jar = from_env({**BASE, "SPARK_JARS": str(jar)})
+    local = job.spark_configs(with_jar, under_submit=False)
+    assert local[key] == job.NIO_FILESYSTEM_CLASS
+    # On the JVM's classpath from its start (spark-submit reads the jars through it).
+    assert local["spark.driver.extraClassPath"] == str(jar)
+    other = tmp_path / "local" / "spark-sql-kafka.jar"
+    other.write_bytes(b"PK")
+    without = from_env({**BASE, "SPARK_JARS": str(other)})
+    assert key not in job.spark_configs(without, under_submit=False)
+    assert key not in job.spark_configs(without, under_submit=True)
+    # An object store checkpoint keeps Hadoop's defaults.
+    remote = from_env({**BASE, "SPARK_JARS": str(jar), "CHECKPOINT_LOCATION": "s3a://bucket/ckpt"})
+    assert key not in job.spark_configs(remote, under_submit=False)
+    # Under spark-submit (the image): in $SPARK_HOME/jars.
+    (tmp_path / "jars").mkdir()
+    (tmp_path / "jars" / NIO_FILESYSTEM_JAR).write_bytes(b"PK")
+    monkeypatch.setenv("SPARK_HOME", str(tmp_path))
+    submitted = job.spark_configs(without, under_submit=True)
+    assert submitted[key] == job.NIO_FILESYSTEM_CLASS
+    assert "spark.driver.extraClassPath" not in submitted  # $SPARK_HOME/jars is on it
+    assert key not in job.spark_configs(without, under_submit=False)
 
 
 def test_kafka_fetch_returns_soon_when_the_log_has_no_new_record() -> None:
