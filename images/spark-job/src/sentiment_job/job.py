@@ -52,7 +52,11 @@ IDLE_POLL_INTERVAL = "250ms"
 # The job uses it when the jar is there and the checkpoint is on a local filesystem.
 NIO_FILESYSTEM_CLASS = "tweetsentiment.hadoop.NioLocalFileSystem"
 # Ours unless the submission (the SparkApplication's sparkConf) sets them itself.
-SUBMISSION_WINS = ("spark.sql.streaming.pollingDelay", "spark.hadoop.fs.file.impl")
+SUBMISSION_WINS = (
+    "spark.sql.streaming.pollingDelay",
+    "spark.hadoop.fs.file.impl",
+    "spark.sql.codegen.wholeStage",
+)
 
 
 def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
@@ -71,7 +75,7 @@ def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
         # The JVM's part of a batch is one projection of six Kafka columns (the rest is the
         # Python pass): generating its code (and finding the compiled class) every batch cost
         # more than running it interpreted.
-        # Measured at 50 posts/s: 0.37 -> 0.33 cores, p99 unchanged (docs/spark-job.md).
+        # One run at 50 posts/s: 0.37 -> 0.33 cores, p99 unchanged (docs/spark-job.md).
         "spark.sql.codegen.wholeStage": "false",
     }
     if settings.checkpoint_is_local:
@@ -128,7 +132,8 @@ def build_spark(settings: Settings) -> SparkSession:
     conf = spark_configs(settings, under_submit)
     if under_submit:
         submitted = SparkConf()
-        # A submission's own idle poll interval or filesystem (sparkConf) wins over ours.
+        # A submission's own idle poll interval, filesystem or code generation (sparkConf)
+        # wins over ours.
         for key in SUBMISSION_WINS:
             if submitted.contains(key):
                 conf.pop(key, None)
