@@ -13,15 +13,19 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql.pandas.functions import pandas_udf
 from pyspark.sql.types import StringType, StructField, StructType
+from pyspark.util import PythonEvalType
 
 from .settings import Settings
 from .sink import PartitionStats, PartitionWriter, RowWriter, apply_deletions, merge_stats, shared_client
-from .transform import prepare_pandas, score_pandas
+from .transform import SOURCE_COLUMNS, prepare_pandas, score_pandas
 from .worker_setup import ack_task_header, prepare_worker
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql import Column, SparkSession
 
 # A StructType, not the DDL string "stats STRING": pyspark parses a string schema in the JVM
 # (a py4j round trip and the SQL parser) every time mapInPandas is called, i.e. every batch.
@@ -109,23 +113,55 @@ def tasks_after(previous_rows: int | None) -> int | None:
     return 1 if previous_rows is not None and previous_rows <= SMALL_BATCH_ROWS else None
 
 
-def process_batch(source: DataFrame, settings: Settings, tasks: int | None = None) -> PartitionStats:
-    """Driver side: prepare, score and write one micro-batch of `transform.source_columns`
-    rows (in `tasks` tasks if given, see `tasks_after`), then apply its deletion events;
-    raises if any partition could not write or a deletion failed (the batch then fails and
-    is replayed: both steps are idempotent).
+class BatchPass:
+    """Driver side, one per query: the micro-batch's `mapInPandas` pass, its UDF built once.
 
-    Deletions run after every partition has indexed, so a create and its deletion in one
-    batch end deleted even when two tasks read slices of the same Kafka partition."""
-    if tasks is not None:
-        # A narrow coalesce: the task reads its Kafka partitions one after the other, in
-        # offset order within each, as the spread tasks do.
-        source = source.coalesce(tasks)
-    rows = source.mapInPandas(partial(write_partition, settings=settings), STATS_SCHEMA).collect()
-    stats = merge_stats(row["stats"] for row in rows)
-    stats.tasks = len(rows)
-    if stats.deletions or stats.author_deletions:
-        stats.deleted = apply_deletions(
-            shared_client(settings), settings, stats.deletions, authors=stats.author_deletions
-        )
-    return stats
+    `DataFrame.mapInPandas` builds its pandas UDF anew on every call: it pickles the function
+    with its Settings, registers it in the JVM and resolves each input column, a dozen Py4J
+    round trips and most of the driver's Python time per batch (py-spy at 50 posts/s, issue
+    17). The UDF and its column do not depend on the batch, so they are made at the first
+    batch and reused: each batch then costs one Py4J call to attach them to its rows. That
+    call is `Dataset.mapInPandas` itself, which pyspark 4.0 reaches only through its private
+    `_jdf`/`_jc` handles (the version is pinned; tests/spark_job run every batch through it).
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._udf_column: Column | None = None
+
+    def _column(self) -> Column:
+        if self._udf_column is None:
+            udf = pandas_udf(  # type: ignore[call-overload]  # mapInPandas' own internal use
+                partial(write_partition, settings=self.settings),
+                returnType=STATS_SCHEMA,
+                functionType=PythonEvalType.SQL_MAP_PANDAS_ITER_UDF,
+            )
+            self._udf_column = cast("Column", udf(*(F.col(name) for name in SOURCE_COLUMNS)))
+        return self._udf_column
+
+    def run(self, source: DataFrame, tasks: int | None = None) -> PartitionStats:
+        """Prepare, score and write one micro-batch of `transform.source_columns` rows (in
+        `tasks` tasks if given, see `tasks_after`), then apply its deletion events; raises if
+        any partition could not write or a deletion failed (the batch then fails and is
+        replayed: both steps are idempotent).
+
+        Deletions run after every partition has indexed, so a create and its deletion in one
+        batch end deleted even when two tasks read slices of the same Kafka partition."""
+        if tasks is not None:
+            # A narrow coalesce: the task reads its Kafka partitions one after the other, in
+            # offset order within each, as the spread tasks do.
+            source = source.coalesce(tasks)
+        jdf = source._jdf.mapInPandas(self._column()._jc, False, None)
+        rows = DataFrame(jdf, source.sparkSession).collect()
+        stats = merge_stats(row["stats"] for row in rows)
+        stats.tasks = len(rows)
+        if stats.deletions or stats.author_deletions:
+            stats.deleted = apply_deletions(
+                shared_client(self.settings), self.settings, stats.deletions, authors=stats.author_deletions
+            )
+        return stats
+
+
+def process_batch(source: DataFrame, settings: Settings, tasks: int | None = None) -> PartitionStats:
+    """`BatchPass.run` once (the job keeps one BatchPass per query)."""
+    return BatchPass(settings).run(source, tasks)

@@ -25,7 +25,7 @@ from pyspark.errors import StreamingQueryException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql.streaming.query import StreamingQuery
 
-from .batch import TASK_PHASES, process_batch, tasks_after, warm_workers
+from .batch import TASK_PHASES, BatchPass, tasks_after, warm_workers
 from .es_setup import SetupError, install_with_retries
 from .metrics import JobMetrics, progress_listener
 from .settings import NIO_FILESYSTEM_JAR, Settings, SettingsError
@@ -56,6 +56,7 @@ SUBMISSION_WINS = (
     "spark.sql.streaming.pollingDelay",
     "spark.hadoop.fs.file.impl",
     "spark.sql.codegen.wholeStage",
+    "spark.sql.codegen.factoryMode",
 )
 
 
@@ -77,6 +78,14 @@ def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
         # more than running it interpreted.
         # One run at 50 posts/s: 0.37 -> 0.33 cores, p99 unchanged (docs/spark-job.md).
         "spark.sql.codegen.wholeStage": "false",
+        # Each task also builds its row projections (one per Kafka partition it reads, the
+        # select of source_columns, the Arrow input), and Spark generates and formats their
+        # Java source every time before it finds the compiled class in its cache: 58% of the
+        # executor's task thread at 50 posts/s (JFR). NO_CODEGEN builds them interpreted,
+        # the same rows for a few columns per record. Spark marks the setting internal (its
+        # tests use it) but reads it on every projection; a submission can set FALLBACK.
+        # A/B at 50 posts/s: task thread 0.059 -> 0.033 cores (docs/spark-job.md).
+        "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     }
     if settings.checkpoint_is_local:
         # Spark's default checkpoint manager (Hadoop's FileContext API) runs `chmod` and
@@ -162,12 +171,13 @@ def start_query(spark: SparkSession, settings: Settings, metrics: JobMetrics) ->
     """Start the streaming query (the caller awaits it and registers the listener)."""
 
     previous_rows: list[int | None] = [None]  # the last batch's Kafka records
+    batch_pass = BatchPass(settings)
 
     def handle(batch_df: DataFrame, batch_id: int) -> None:
         started = time.monotonic()
         tasks = tasks_after(previous_rows[0])
         try:
-            stats = process_batch(batch_df, settings, tasks)
+            stats = batch_pass.run(batch_df, tasks)
         except Exception as exc:
             metrics.batch_failures.inc()
             log.error("batch %d failed (it is replayed from the checkpoint): %s", batch_id, _first_line(exc))
