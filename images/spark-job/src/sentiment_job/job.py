@@ -84,7 +84,7 @@ def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
         # executor's task thread at 50 posts/s (JFR). NO_CODEGEN builds them interpreted,
         # the same rows for a few columns per record. Spark marks the setting internal (its
         # tests use it) but reads it on every projection; a submission can set FALLBACK.
-        # A/B at 50 posts/s: task thread 0.059 -> 0.033 cores (docs/spark-job.md).
+        # A/B at 50 posts/s: task thread 0.058 -> 0.026 cores, job 0.34 -> 0.27 (docs/spark-job.md).
         "spark.sql.codegen.factoryMode": "NO_CODEGEN",
     }
     if settings.checkpoint_is_local:

@@ -231,8 +231,8 @@ _ROW_FIELDS = tuple(
 
 def prepare_pandas(pdf: pd.DataFrame) -> pd.DataFrame:
     """SOURCE_DDL rows → PREPARED_DDL rows: parse, validate, clean (in this Python worker).
-    The frame is built in one call from its columns (15 rows: 2.4 -> 1.0 ms of CPU against
-    records, then five column inserts; see score_pandas)."""
+    The frame is built in one call from its columns: 1.0 ms of CPU for 15 rows, against 2.4
+    ms from records plus five column inserts (see score_pandas)."""
     rows = [prepare_row(v) for v in pdf["value"]]
     columns: dict[str, Any] = {
         name: ([row[name] for row in rows] if rows else np.array([], dtype=object))
