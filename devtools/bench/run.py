@@ -18,6 +18,7 @@ Settings (env):
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import sys
@@ -190,7 +191,14 @@ def throughput(cfg: dict[str, Any], p: e2e.Pipeline, sampler: MemorySampler) -> 
     return steps
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    # Settings are environment variables (above); the command line only has --help, so that
+    # asking for it prints them instead of starting a 30-minute run.
+    argparse.ArgumentParser(
+        prog="python -m devtools.bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    ).parse_args(argv)
     cfg = config()
     t0 = time.monotonic()
     # The stage benchmark runs Spark in this process: the same Java as the job's.
