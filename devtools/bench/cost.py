@@ -29,6 +29,9 @@ class Cost:
     job: dict[str, float] = field(default_factory=dict)  # CPU s by part of the job's tree
     services: dict[str, float] = field(default_factory=dict)  # CPU s of "Kafka", "Elasticsearch"
     load: str = ""  # the 1/5/15-min load average when the window opened
+    # Seconds since the job's process started when the window opened (nan: not known). A young
+    # JVM still compiles the per-batch path: its CPU per batch falls over the first minutes.
+    job_age: float = math.nan
 
     @property
     def job_cpu(self) -> float:
@@ -59,10 +62,12 @@ class CostMeter:
         job_pid: Callable[[], int | None],
         posts: Callable[[], int],
         services: Mapping[str, Callable[[], int | None]] | None = None,
+        job_started: float | None = None,
     ) -> None:
         self.job_pid = job_pid
         self.posts = posts
         self.services = dict(services or {})
+        self.job_started = job_started  # time.monotonic() at the job's start, for Cost.job_age
         self._start: tuple[float, dict[str, float], dict[str, float], int, str] | None = None
 
     def _read(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -94,6 +99,7 @@ class CostMeter:
             job={part: max(0.0, cpu - job0.get(part, 0.0)) for part, cpu in job.items()},
             services={name: max(0.0, cpu - services0.get(name, 0.0)) for name, cpu in services.items()},
             load=load,
+            job_age=t0 - self.job_started if self.job_started is not None else math.nan,
         )
 
 
@@ -101,7 +107,10 @@ def pooled(label: str, rate: float, costs: list[Cost]) -> Cost | None:
     """Several windows at one rate as one (CPU, seconds and posts summed); None if empty."""
     if not costs:
         return None
-    out = Cost(label, rate, sum(c.seconds for c in costs), sum(c.posts for c in costs), load=costs[0].load)
+    out = Cost(
+        label, rate, sum(c.seconds for c in costs), sum(c.posts for c in costs),
+        load=costs[0].load, job_age=costs[0].job_age,
+    )  # fmt: skip
     for c in costs:
         for part, cpu in c.job.items():
             out.job[part] = out.job.get(part, 0.0) + cpu

@@ -99,6 +99,8 @@ class Pipeline:
     job: Proc | None = None
     producers: int = 0
     offsets: EndOffsets | None = None
+    # time.monotonic() when the job's process started: its age decides how warm its JIT is.
+    started_at: float = 0.0
 
     @classmethod
     def start(cls, env: Env, model: str, partitions: int, sampler: MemorySampler) -> Pipeline:
@@ -114,6 +116,7 @@ class Pipeline:
             spark_master=None, sentiment_model=model,
         )  # fmt: skip
         p.job = sup.add("job", [console_script("tweet-sentiment-job")], job_settings).start()
+        p.started_at = time.monotonic()
         sampler.watch(f"job ({model})", lambda: p.job.pid if p.job and p.job.running() else None)
         return p
 
@@ -137,6 +140,7 @@ class Pipeline:
             lambda: self.job.pid if self.job and self.job.running() else None,
             self.offsets.total,
             self.env.service_pids,
+            job_started=self.started_at,
         )
 
     def indexed(self) -> int:
@@ -382,6 +386,23 @@ def warm_up(p: Pipeline, rate: float, seconds: float, sampler: MemorySampler) ->
     finally:
         proc.stop()
     p.drain(120)
+
+
+def steady_cost(p: Pipeline, rate: float, age: float, window: float, sampler: MemorySampler) -> Cost:
+    """CPU at `rate` once the job is `age` seconds old: the producer runs at `rate` until then
+    (at least 30 s, so the window starts on a settled pace), then one `window` is measured.
+    What a job running for days costs, after its JIT has compiled the per-batch path."""
+    proc = p.producer(rate, sampler)
+    try:
+        p.hold(max(30.0, p.started_at + age - time.monotonic()))
+        meter = p.meter()
+        meter.start()
+        p.hold(window, interval=0.5)
+        cost = meter.stop(f"{rate:,.0f}/s warm", rate)
+    finally:
+        proc.stop()
+    p.drain(120)
+    return cost
 
 
 def idle_cost(p: Pipeline, seconds: float) -> Cost:

@@ -40,6 +40,7 @@ from devtools.services.elasticsearch import ElasticsearchNode
 from devtools.services.kafka import KafkaBroker
 from devtools.services.spark_jars import spark_job_jars
 from sentiment_job.sentiment import DEFAULT_MODEL, MODELS, TWEET_MODEL
+from sentiment_job.settings import DEFAULT_TRIGGER_MS
 
 
 def config() -> dict[str, Any]:
@@ -68,6 +69,12 @@ def config() -> dict[str, Any]:
         "job_warmup": 30.0 if quick else 240.0,
         "latency_window": 15.0 if quick else 30.0,
         "idle_window": 10.0 if quick else 30.0,
+        # After the idle window: the first latency rate again, measured once the job is this old
+        # (s since its process started), when its JIT has compiled the per-batch path.
+        "steady_age": 60.0 if quick else 900.0,
+        "steady_window": 15.0 if quick else 60.0,
+        # Named on the page; the job runs with its default (Pipeline.start sets no TRIGGER).
+        "trigger": f"processingTime={DEFAULT_TRIGGER_MS}ms",
         "output": Path(env("BENCH_OUTPUT") or REPO_ROOT / "docs" / "benchmarks.md"),
     }
 
@@ -111,6 +118,12 @@ def run_e2e(cfg: dict[str, Any], results: dict[str, Any], env: e2e.Env, loads: L
                     with loads.part(f"idle ({model})"):
                         results["cost"][model]["idle"] = idle = e2e.idle_cost(p, cfg["idle_window"])
                     print(f"[cost] idle: job {idle.job_cores:.3f} cores ({idle.load})", flush=True)
+                    rate = cfg["latency_rates"][0]
+                    print(f"[cost] {rate}/s once the job is {cfg['steady_age']:.0f} s old", flush=True)
+                    with loads.part(f"{rate}/s warm ({model})"):
+                        warm = e2e.steady_cost(p, rate, cfg["steady_age"], cfg["steady_window"], sampler)
+                    results["cost"][model][f"{rate:g} warm"] = warm
+                    print(f"[cost] {rate}/s warm: job {warm.job_cores:.3f} cores ({warm.load})", flush=True)
                 if "throughput" not in cfg["skip"]:
                     with loads.part(f"throughput ({model})"):
                         results["steps"][model] = throughput(cfg, p, sampler)
@@ -215,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
         "steps": {},
         "sustained": {},
         "startup": {},
-        # CPU over measured windows, by model: "idle", "50", "1000" (latency part), "max" (the
-        # highest sustained throughput step).
+        # CPU over measured windows, by model: "idle", "50", "1000" (latency part), "50 warm"
+        # (the job steady_age old), "max" (the highest sustained throughput step).
         "cost": {model: {} for model in cfg["e2e_models"]},
         # What the job ships (index template, settings model): named on the page.
         "es_defaults": es_bench.shipped_defaults(),

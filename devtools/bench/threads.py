@@ -1,9 +1,9 @@
 """CPU time by process and thread of a process tree, from /proc: where a job's cores go.
 
-`python -m devtools.bench.threads` starts the job (its defaults, or `JOB_EXTRA=K=V,...`
-settings) on a fresh topic, measures it at a fixed rate (`RATE`, after `WARMUP` seconds at
-it, for `WINDOW` seconds) and idle, and prints the threads that used the most CPU in each
-window. `snapshot`/`diff`/`top` are the reusable part.
+`python -m devtools.bench.threads` starts the job (its defaults, or `JOB_EXTRA='K=V K2=V2'`
+settings, split as a shell would: quote a value that holds spaces) on a fresh topic, measures
+it at a fixed rate (`RATE`, after `WARMUP` seconds at it, for `WINDOW` seconds) and idle, and
+prints the threads that used the most CPU in each window. `snapshot`/`diff`/`top` are the reusable part.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shlex
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -85,6 +86,18 @@ def pids_named(needle: str) -> Iterable[int]:
                 yield int(cmdline.parent.name)
 
 
+def job_extra(text: str) -> dict[str, str]:
+    """`JOB_EXTRA`'s settings: words split as a shell would (a value may hold commas, as
+    `-XX:StartFlightRecording=settings=profile,filename=...` does), each `NAME=value`."""
+    out = {}
+    for word in shlex.split(text):
+        name, sep, value = word.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"JOB_EXTRA: {word!r} is not NAME=value")
+        out[name] = value
+    return out
+
+
 def main() -> int:
     import time
     import uuid
@@ -103,7 +116,7 @@ def main() -> int:
     # A job's CPU per batch falls for its first hundreds of batches (JIT warm-up,
     # docs/spark-job.md): run at the rate this long before the window measures it.
     warmup = float(os.environ.get("WARMUP", "8"))
-    extra = dict(kv.split("=", 1) for kv in filter(None, os.environ.get("JOB_EXTRA", "").split(",")))
+    extra = job_extra(os.environ.get("JOB_EXTRA", ""))
     run_id = uuid.uuid4().hex[:8]
     workdir = state_dir() / "threads" / run_id
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP", "localhost:9092")

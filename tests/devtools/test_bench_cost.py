@@ -39,6 +39,14 @@ def test_meter_reads_the_job_tree_and_each_service_apart() -> None:
     assert cost.services["Kafka"] > 0.1
     assert cost.services["Elasticsearch"] == 0.0  # not running: counts 0
     assert cost.load.count(" / ") == 2
+    assert math.isnan(cost.job_age)  # no start time given
+
+
+def test_meter_records_the_job_age_when_the_window_opens() -> None:
+    meter = CostMeter(os.getpid, lambda: 0, job_started=time.monotonic() - 600.0)
+    meter.start()
+    cost = meter.stop("50/s warm", 50.0)
+    assert cost.job_age == pytest.approx(600.0, abs=5.0)
 
 
 def test_cores_and_cpu_per_post() -> None:
@@ -84,6 +92,7 @@ def test_page_reports_cost_beside_latency_and_throughput_with_the_load() -> None
         model: {
             "idle": Cost("idle", 0, 30.0, 0, {jvm: 0.9}, {"Kafka": 0.3, "Elasticsearch": 0.6}, load="0.40 / 0.5 / 0.6"),
             "50": Cost("50/s", 50, 30.0, 1500, {jvm: 4.5, workers: 1.5}, {"Kafka": 0.6, "Elasticsearch": 1.5}, load="0.80 / 1 / 1"),
+            "50 warm": Cost("50/s warm", 50, 60.0, 3000, {jvm: 6.0, workers: 3.0}, load="0.70 / 1 / 1", job_age=905.0),
             "max": Cost("6,000/s", 6000, 60.0, 360000, {jvm: 30.0, workers: 60.0}, load="1.20 / 1 / 1"),
         }
     }  # fmt: skip
@@ -100,6 +109,15 @@ def test_page_reports_cost_beside_latency_and_throughput_with_the_load() -> None
     )
     assert "| idle job (no posts) ≤ 0.05 cores | 0.03 cores (load 0.40) | **met** |" in text
     assert "| job CPU at 50 posts/s ≤ 0.25 cores | 0.20 cores (load 0.80) | **met** |" in text
+    # The warm window: its own row and target line, each naming the job's age.
+    assert (
+        f"| {model} | 50/s (job 15 min old) | 0.70 | 50 | **0.15** | 0.00 / 0.10 / 0.05 | 3,000 | nan | nan |  |"
+        in text
+    )
+    assert (
+        "| job CPU at 50 posts/s ≤ 0.25 cores (job 15 min old) | 0.15 cores (load 0.70) | **met** |" in text
+    )
+    assert text.index("| 50/s |") < text.index("| 50/s (job 15 min old) |") < text.index("| 6,000/s (max) |")
 
 
 def test_no_cost_no_section() -> None:
