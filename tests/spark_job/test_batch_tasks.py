@@ -17,6 +17,33 @@ from sentiment_job.settings import Settings
 from sentiment_job.transform import source_columns
 
 
+def kafka_rows(spark: Any, bootstrap: str, topic: str) -> Any:
+    """The whole topic as one micro-batch would see it: the job's source columns."""
+    return source_columns(
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", bootstrap)
+        .option("subscribe", topic)
+        .option("startingOffsets", "earliest")
+        .load()
+    )
+
+
+def installed_settings(
+    es_client: Any, tmp_path: Path, bootstrap: str, topic: str, es_url: str, index: str
+) -> Settings:
+    """The job's settings for `index` (and its dead-letter index), with the template installed."""
+    settings = Settings(
+        checkpoint_location=str(tmp_path / "unused"),
+        kafka_bootstrap_servers=bootstrap,
+        kafka_topic=topic,
+        es_url=es_url,
+        es_index=index,
+        es_deadletter_index=f"{index}-dl",
+    )
+    install(es_client, settings)
+    return settings
+
+
 def test_a_batch_after_a_small_one_runs_as_one_task() -> None:
     assert tasks_after(None) is None  # the first batch: its predecessor is unknown
     assert tasks_after(0) == 1
@@ -39,25 +66,11 @@ def test_one_task_and_one_per_partition_index_the_same_documents(
     topic = new_topic("job-tasks", partitions=3)
     posts = [event(f"t-{i}", f"post number {i}, what a great day") for i in range(30)]
     produce(kafka_bootstrap, topic, [*posts, "not json"])
-    source = source_columns(
-        spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", kafka_bootstrap)
-        .option("subscribe", topic)
-        .option("startingOffsets", "earliest")
-        .load()
-    )
+    source = kafka_rows(spark, kafka_bootstrap, topic)
     docs = {}
     for tasks in (1, None):
         index = indices()
-        settings = Settings(
-            checkpoint_location=str(tmp_path / "unused"),
-            kafka_bootstrap_servers=kafka_bootstrap,
-            kafka_topic=topic,
-            es_url=es_url,
-            es_index=index,
-            es_deadletter_index=f"{index}-dl",
-        )
-        install(es_client, settings)
+        settings = installed_settings(es_client, tmp_path, kafka_bootstrap, topic, es_url, index)
         stats = process_batch(source, settings, tasks)
         assert stats.tasks == (tasks or 3)
         assert stats.rows == 31
@@ -86,25 +99,9 @@ def test_one_pass_reused_across_batches_writes_each_batch_s_own_rows(
     for n, partitions in ((3, 1), (5, 3)):
         topic = new_topic("job-pass", partitions=partitions)
         produce(kafka_bootstrap, topic, [event(f"{topic}-{i}", f"post {i}, a great day") for i in range(n)])
-        batches.append(
-            source_columns(
-                spark.read.format("kafka")
-                .option("kafka.bootstrap.servers", kafka_bootstrap)
-                .option("subscribe", topic)
-                .option("startingOffsets", "earliest")
-                .load()
-            )
-        )
+        batches.append(kafka_rows(spark, kafka_bootstrap, topic))
     index = indices()
-    settings = Settings(
-        checkpoint_location=str(tmp_path / "unused"),
-        kafka_bootstrap_servers=kafka_bootstrap,
-        kafka_topic="unused",
-        es_url=es_url,
-        es_index=index,
-        es_deadletter_index=f"{index}-dl",
-    )
-    install(es_client, settings)
+    settings = installed_settings(es_client, tmp_path, kafka_bootstrap, "unused", es_url, index)
     batch_pass = BatchPass(settings)
     first = batch_pass.run(batches[0], 1)
     second = batch_pass.run(batches[1])
