@@ -55,8 +55,9 @@ def spark_job_jars() -> list[Path]:
 
 
 def nio_filesystem_jar() -> Path:
-    """`tweet-sentiment-hadoop.jar` in the job's jar directory, compiled with the machine's
-    `javac` against pyspark's Hadoop API whenever its sources change."""
+    """`tweet-sentiment-hadoop.jar` in the job's jar directory (our Hadoop filesystem and the
+    stats collect, images/spark-job/java), compiled with the machine's `javac` against
+    pyspark's own jars whenever its sources change."""
     import pyspark
 
     sources = sorted(JAVA_SOURCES.rglob("*.java"))
@@ -71,9 +72,9 @@ def nio_filesystem_jar() -> Path:
             raise ServiceError(
                 f"javac is required to build {NIO_FILESYSTEM_JAR}: install a JDK {JAVA_RELEASE}+"
             )
-        hadoop_api = sorted((Path(pyspark.__file__).parent / "jars").glob("hadoop-client-api-*.jar"))
-        if not hadoop_api:
-            raise ServiceError(f"pyspark {pyspark.__version__} carries no hadoop-client-api jar")
+        spark_jars = Path(pyspark.__file__).parent / "jars"
+        if not any(spark_jars.glob("spark-sql_*.jar")):
+            raise ServiceError(f"pyspark {pyspark.__version__} carries no Spark SQL jar in {spark_jars}")
         with tempfile.TemporaryDirectory() as tmp:
             classes = Path(tmp)
             cmd = [
@@ -81,7 +82,7 @@ def nio_filesystem_jar() -> Path:
                 "--release",
                 JAVA_RELEASE,
                 "-cp",
-                str(hadoop_api[-1]),
+                str(spark_jars / "*"),
                 "-d",
                 str(classes),
                 *map(str, sources),

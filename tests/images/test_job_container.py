@@ -90,6 +90,9 @@ fs = jvm.org.apache.hadoop.fs.FileSystem.get(jvm.java.net.URI("file:///"), spark
 probe = os.path.join(tempfile.mkdtemp(), "probe")
 fs.create(jvm.org.apache.hadoop.fs.Path("file://" + probe), True).close()
 print("FS", fs.getClass().getName(), oct(stat.S_IMODE(os.stat(probe).st_mode)))
+# The batch stats' collect: our JVM helper, loaded from $SPARK_HOME/jars.
+from sentiment_job.batch import STRING_COLLECT_CLASS, _jvm_class, stats_collector
+print("COLLECT", _jvm_class(spark, STRING_COLLECT_CLASS) is not None, sorted(stats_collector(spark)(rows)))
 spark.stop()
 """
 
@@ -127,6 +130,8 @@ def test_a_local_pyspark_job_runs_through_the_driver_entrypoint(run_job: RunImag
         assert f"RESULT ['Negative', 'Positive'] {versions()['SPARK_VERSION']}" in proc.stdout, user
         # The image's Hadoop local filesystem (no chmod process per file) loads and sets modes.
         assert f"FS {NIO_FILESYSTEM_CLASS} 0o644" in proc.stdout, (user, proc.stdout, proc.stderr[-4000:])
+        # The stats collect without closure cleaning (StringCollect) loads and collects.
+        assert "COLLECT True ['I love this, great work', 'this is awful and sad']" in proc.stdout, user
 
 
 FAKE_JAVA = """#!/bin/sh
