@@ -41,3 +41,16 @@ def test_stats_collector_gives_every_partition_s_strings(
 
 def test_stats_collector_of_an_empty_frame(spark: Any) -> None:
     assert batch.stats_collector(spark)(_frame(spark).limit(0)) == []
+
+
+@pytest.mark.parametrize("helper", [batch.STRING_COLLECT_CLASS, "tweetsentiment.spark.Missing"])
+def test_a_failing_job_raises_what_collect_raises(
+    spark: Any, helper: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The job's log line and the query's failure read the same exception either way.
+    monkeypatch.setattr(batch, "STRING_COLLECT_CLASS", helper)
+    failing = spark.range(0, 3, numPartitions=3).selectExpr("raise_error('stats pass failed') AS stats")
+    with pytest.raises(Exception, match="stats pass failed") as by_collect:
+        failing.collect()
+    with pytest.raises(type(by_collect.value), match="stats pass failed"):
+        batch.stats_collector(spark)(failing)

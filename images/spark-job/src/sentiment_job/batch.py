@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pandas as pd
 from py4j.java_gateway import JavaClass  # type: ignore[import-untyped]
+from py4j.protocol import Py4JJavaError  # type: ignore[import-untyped]
+from pyspark.errors.exceptions.captured import UnknownException, convert_exception
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.pandas.functions import pandas_udf
@@ -190,7 +192,15 @@ def stats_collector(spark: SparkSession) -> Callable[[DataFrame], list[str]]:
         return lambda frame: [row[0] for row in frame.collect() if row[0]]
 
     def collect(frame: DataFrame) -> list[str]:
-        text = cast(str, helper.collect(frame._jdf))
+        try:
+            text = cast(str, helper.collect(frame._jdf))
+        except Py4JJavaError as exc:
+            # The exception pyspark's own actions raise (a failed task's PythonException, ...).
+            converted = convert_exception(exc.java_exception)
+            if isinstance(converted, UnknownException):
+                raise
+            raise converted from None
+        # One JSON object per line: json.dumps escapes any newline inside a string.
         return text.split("\n") if text else []
 
     return collect
