@@ -2,8 +2,9 @@
 
 `python -m devtools.bench.threads` starts the job (its defaults, or `JOB_EXTRA='K=V K2=V2'`
 settings, split as a shell would: quote a value that holds spaces) on a fresh topic, measures
-it at a fixed rate (`RATE`, after `WARMUP` seconds at it, for `WINDOW` seconds) and idle, and
-prints the threads that used the most CPU in each window. `snapshot`/`diff`/`top` are the reusable part.
+it at a fixed rate (`RATE`, after `WARMUP` seconds at it, for `WINDOWS` consecutive windows of
+`WINDOW` seconds: `WINDOWS=15 WINDOW=60 WARMUP=0` is the job's first quarter hour, minute by
+minute) and idle, and prints the threads that used the most CPU in each window. `snapshot`/`diff`/`top` are the reusable part.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def main() -> int:
     # A job's CPU per batch falls for its first hundreds of batches (JIT warm-up,
     # docs/spark-job.md): run at the rate this long before the window measures it.
     warmup = float(os.environ.get("WARMUP", "8"))
+    windows_at_rate = int(os.environ.get("WINDOWS", "1"))
     extra = job_extra(os.environ.get("JOB_EXTRA", ""))
     run_id = uuid.uuid4().hex[:8]
     workdir = state_dir() / "threads" / run_id
@@ -133,6 +135,7 @@ def main() -> int:
     settings.update(extra)
     print(f"run {run_id}, logs {workdir}, extra {extra}", flush=True)
     job = p.job = sup.add("job", [console_script("tweet-sentiment-job")], settings).start()
+    started = time.monotonic()
     try:
         with MemorySampler() as sampler:
             p.wait_ready(600, sampler)
@@ -150,7 +153,8 @@ def main() -> int:
                 batches = job.log_file.read_text().count(" rejected in ") - n0
                 spent = diff(before, after)
                 print(
-                    f"{what}: {seconds:.0f} s, load {load0} -> {load_average()}, {batches} batches",
+                    f"{what} (job {(t0 - started) / 60:.1f} min old): {seconds:.0f} s, "
+                    f"load {load0} -> {load_average()}, {batches} batches",
                     flush=True,
                 )
                 if batches:
@@ -164,16 +168,19 @@ def main() -> int:
                     source="synthetic", synthetic_rate=rate,
                 )).start()  # fmt: skip
                 time.sleep(warmup)
-                measure(f"at {rate:g} posts/s")
+                for _ in range(windows_at_rate):
+                    measure(f"at {rate:g} posts/s")
                 proc.stop()
                 wait_until(lambda: p.backlog() <= 0, 300, "drain", sup, interval=1)
                 from devtools.bench.stats import percentile
 
-                lat = e2e.indexed_latencies(p, *windows[0])
-                print(
-                    f"  to indexed p50 {percentile(lat, 50):.3f} s, p99 {percentile(lat, 99):.3f} s ({len(lat)} posts)",
-                    flush=True,
-                )
+                for i, window_span in enumerate(windows, 1):
+                    lat = e2e.indexed_latencies(p, *window_span)
+                    print(
+                        f"  window {i}: to indexed p50 {percentile(lat, 50):.3f} s, "
+                        f"p99 {percentile(lat, 99):.3f} s ({len(lat)} posts)",
+                        flush=True,
+                    )
                 time.sleep(5)
             measure("idle")
     finally:

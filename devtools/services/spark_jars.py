@@ -1,5 +1,5 @@
 """The jars the job adds to pyspark's own, in the cache: Spark's Kafka source (resolved once
-from Maven Central) and our Hadoop local filesystem (compiled once from images/spark-job/java).
+from Maven Central) and our own JVM classes (compiled once from images/spark-job/java).
 
 pyspark from PyPI already carries Spark's own jars; this adds the connector and what it
 needs that pyspark lacks. The job's `SPARK_JARS` default points at this directory.
@@ -15,7 +15,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from sentiment_job.settings import NIO_FILESYSTEM_JAR
+from sentiment_job.settings import JOB_JAR
 
 from .common import REPO_ROOT, ServiceError, cache_dir, maven_resolve, versions
 
@@ -23,6 +23,9 @@ from .common import REPO_ROOT, ServiceError, cache_dir, maven_resolve, versions
 JAVA_SOURCES = REPO_ROOT / "images" / "spark-job" / "java"
 # The Java release the jar targets: the image's Java (Dockerfile), the oldest Spark 4 runs on.
 JAVA_RELEASE = "17"
+# Names our jar had before JOB_JAR: removed from the job's jar directory, where the job loads
+# every jar, so an older build cannot shadow the current classes.
+FORMER_JOB_JARS = ("tweet-sentiment-hadoop.jar",)
 
 # What spark-sql-kafka-0-10 needs beyond pyspark's own jars/ directory.
 NEEDED_PREFIXES = (
@@ -51,11 +54,11 @@ def spark_jars_dir() -> Path:
 
 def spark_job_jars() -> list[Path]:
     """Every jar the job runs with locally (its `SPARK_JARS`): the Kafka source's and ours."""
-    return [*spark_kafka_jars(), nio_filesystem_jar()]
+    return [*spark_kafka_jars(), job_jvm_jar()]
 
 
-def nio_filesystem_jar() -> Path:
-    """`tweet-sentiment-hadoop.jar` in the job's jar directory (our Hadoop filesystem and the
+def job_jvm_jar() -> Path:
+    """`tweet-sentiment-jvm.jar` in the job's jar directory (our Hadoop filesystem and the
     stats collect, images/spark-job/java), compiled with the machine's `javac` against
     pyspark's own jars whenever its sources change."""
     import pyspark
@@ -65,13 +68,11 @@ def nio_filesystem_jar() -> Path:
     for source in sources:
         digest.update(source.relative_to(JAVA_SOURCES).as_posix().encode() + b"\0" + source.read_bytes())
     flat = spark_jars_dir().parent
-    built = flat / "built" / f"{Path(NIO_FILESYSTEM_JAR).stem}-{digest.hexdigest()[:12]}.jar"
+    built = flat / "built" / f"{Path(JOB_JAR).stem}-{digest.hexdigest()[:12]}.jar"
     if not built.exists():
         javac = shutil.which("javac")
         if javac is None:
-            raise ServiceError(
-                f"javac is required to build {NIO_FILESYSTEM_JAR}: install a JDK {JAVA_RELEASE}+"
-            )
+            raise ServiceError(f"javac is required to build {JOB_JAR}: install a JDK {JAVA_RELEASE}+")
         spark_jars = Path(pyspark.__file__).parent / "jars"
         if not any(spark_jars.glob("spark-sql_*.jar")):
             raise ServiceError(f"pyspark {pyspark.__version__} carries no Spark SQL jar in {spark_jars}")
@@ -89,14 +90,16 @@ def nio_filesystem_jar() -> Path:
             ]
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode != 0:
-                raise ServiceError(f"javac failed building {NIO_FILESYSTEM_JAR}:\n{done.stderr}")
+                raise ServiceError(f"javac failed building {JOB_JAR}:\n{done.stderr}")
             built.parent.mkdir(parents=True, exist_ok=True)
             partial = built.with_suffix(".tmp")
             with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as jar:
                 for path in sorted(classes.rglob("*.class")):
                     jar.write(path, path.relative_to(classes).as_posix())
             partial.replace(built)
-    link = flat / NIO_FILESYSTEM_JAR
+    for former in FORMER_JOB_JARS:
+        (flat / former).unlink(missing_ok=True)
+    link = flat / JOB_JAR
     if not link.is_symlink() or link.resolve() != built.resolve():
         link.unlink(missing_ok=True)
         link.symlink_to(built)

@@ -108,7 +108,13 @@ def test_page_reports_cost_beside_latency_and_throughput_with_the_load() -> None
         in text
     )
     assert "| idle job (no posts) ≤ 0.05 cores | 0.03 cores (load 0.40) | **met** |" in text
-    assert "| job CPU at 50 posts/s ≤ 0.25 cores | 0.20 cores (load 0.80) | **met** |" in text
+    # The latency part's window, the job minutes old: reported, not graded (the target is the
+    # cost around the clock, the warm window's).
+    assert (
+        "| job CPU at 50 posts/s while its JIT warms up: reported, the target is the warm job's "
+        "| 0.20 cores (load 0.80) | n/a |" in text
+    )
+    assert "job CPU at 50 posts/s ≤ 0.25 cores | 0.20" not in text
     # The warm window: its own row and target line, each naming the job's age.
     assert (
         f"| {model} | 50/s (job 15 min old) | 0.70 | 50 | **0.15** | 0.00 / 0.10 / 0.05 | 3,000 | nan | nan |  |"

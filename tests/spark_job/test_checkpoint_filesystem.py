@@ -16,7 +16,7 @@ import pytest
 from spark_job_helpers import count, event, produce, run_job
 
 from devtools.harness.env import job_env
-from sentiment_job.settings import NIO_FILESYSTEM_JAR
+from sentiment_job.settings import JOB_JAR
 
 pytestmark = [pytest.mark.kafka, pytest.mark.es, pytest.mark.spark]
 
@@ -68,8 +68,8 @@ def test_the_checkpoint_is_written_without_a_chmod_process(
     tmp_path: Path,
 ) -> None:
     jars = spark_jars.split(",")
-    assert any(Path(j).name == NIO_FILESYSTEM_JAR for j in jars), jars
-    without_ours = ",".join(j for j in jars if Path(j).name != NIO_FILESYSTEM_JAR)
+    assert any(Path(j).name == JOB_JAR for j in jars), jars
+    without_ours = ",".join(j for j in jars if Path(j).name != JOB_JAR)
     common = (kafka_bootstrap, new_topic, es_url, es_client, indices, tmp_path)
 
     checkpoint, calls = run_recorded("nio", spark_jars, *common)

@@ -18,7 +18,7 @@ from devtools.images.build import copy_sources
 from devtools.services.common import REPO_ROOT, versions
 from devtools.services.spark_jars import JAVA_SOURCES
 from sentiment_job.job import NIO_FILESYSTEM_CLASS, read_spark_defaults
-from sentiment_job.settings import NIO_FILESYSTEM_JAR
+from sentiment_job.settings import JOB_JAR
 
 IMAGE_DIR = REPO_ROOT / "images" / "spark-job"
 DOCKERFILE = (IMAGE_DIR / "Dockerfile").read_text()
@@ -64,7 +64,7 @@ def test_base_image_and_connector_versions_match_versions_env() -> None:
 def test_jar_versions_and_checksums_are_the_jars_the_tests_use(spark_jars: str) -> None:
     args = dockerfile_args()
     # Our own jar is built from source (test_our_jar_is_built_from_the_sources_the_image_compiles).
-    jars = {Path(p).name: Path(p) for p in spark_jars.split(",") if Path(p).name != NIO_FILESYSTEM_JAR}
+    jars = {Path(p).name: Path(p) for p in spark_jars.split(",") if Path(p).name != JOB_JAR}
     scala = args["SCALA_BINARY_VERSION"]
     expected = {
         f"spark-sql-kafka-0-10_{scala}-{args['SPARK_VERSION']}.jar": "SPARK_SQL_KAFKA_SHA256",
@@ -83,14 +83,14 @@ def test_jar_versions_and_checksums_are_the_jars_the_tests_use(spark_jars: str) 
 
 
 def test_our_jar_is_built_from_the_sources_the_image_compiles(spark_jars: str) -> None:
-    ours = [Path(p) for p in spark_jars.split(",") if Path(p).name == NIO_FILESYSTEM_JAR]
+    ours = [Path(p) for p in spark_jars.split(",") if Path(p).name == JOB_JAR]
     assert len(ours) == 1
     # The tests' jar is compiled from images/spark-job/java (devtools.services.spark_jars), the
     # image's from the same folder, into $SPARK_HOME/jars where the job looks for it.
     assert ours[0].resolve().parent.name == "built"
     assert JAVA_SOURCES == IMAGE_DIR / "java"
     assert "COPY images/spark-job/java " in DOCKERFILE
-    assert f"/opt/spark/jars/{NIO_FILESYSTEM_JAR}\n" in DOCKERFILE
+    assert f"/opt/spark/jars/{JOB_JAR}\n" in DOCKERFILE
     with zipfile.ZipFile(ours[0]) as jar:
         classes = {n.removesuffix(".class").replace("/", ".") for n in jar.namelist() if n.endswith(".class")}
     assert NIO_FILESYSTEM_CLASS in classes

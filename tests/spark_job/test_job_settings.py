@@ -9,7 +9,7 @@ import pytest
 from spark_job_helpers import console_script
 
 from sentiment_job import job
-from sentiment_job.settings import NIO_FILESYSTEM_JAR, Settings, SettingsError, Trigger, parse_duration_ms
+from sentiment_job.settings import JOB_JAR, Settings, SettingsError, Trigger, parse_duration_ms
 
 BASE = {"CHECKPOINT_LOCATION": "/tmp/ckpt"}
 
@@ -199,7 +199,7 @@ def test_checkpoint_manager_without_forks_only_for_local_checkpoints(location: s
 def test_the_filesystem_without_chmod_forks_when_its_jar_is_there_and_the_checkpoint_is_local(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    jar = tmp_path / "local" / NIO_FILESYSTEM_JAR
+    jar = tmp_path / "local" / JOB_JAR
     jar.parent.mkdir()
     jar.write_bytes(b"PK")
     key = "spark.hadoop.fs.file.impl"
@@ -220,7 +220,7 @@ def test_the_filesystem_without_chmod_forks_when_its_jar_is_there_and_the_checkp
     assert key not in job.spark_configs(remote, under_submit=False)
     # Under spark-submit (the image): in $SPARK_HOME/jars.
     (tmp_path / "jars").mkdir()
-    (tmp_path / "jars" / NIO_FILESYSTEM_JAR).write_bytes(b"PK")
+    (tmp_path / "jars" / JOB_JAR).write_bytes(b"PK")
     monkeypatch.setenv("SPARK_HOME", str(tmp_path))
     submitted = job.spark_configs(without, under_submit=True)
     assert submitted[key] == job.NIO_FILESYSTEM_CLASS

@@ -51,7 +51,7 @@ SMALL_BATCH_ROWS = 1000
 # Makes a partition's writer: the job's (Elasticsearch) unless told otherwise (sink.MemoryWriter).
 NewWriter = Callable[[Settings], RowWriter]
 # Our JVM helper that collects the stats column without Spark's per-call closure cleaning
-# (images/spark-job/java; in the job's jar, settings.NIO_FILESYSTEM_JAR).
+# (images/spark-job/java; in the job's jar, settings.JOB_JAR).
 STRING_COLLECT_CLASS = "tweetsentiment.spark.StringCollect"
 
 

@@ -28,7 +28,7 @@ from pyspark.sql.streaming.query import StreamingQuery
 from .batch import TASK_PHASES, BatchPass, tasks_after, warm_workers
 from .es_setup import SetupError, install_with_retries
 from .metrics import JobMetrics, progress_listener
-from .settings import NIO_FILESYSTEM_JAR, Settings, SettingsError
+from .settings import JOB_JAR, Settings, SettingsError
 from .sink import PartitionStats
 from .transform import source_columns
 
@@ -47,7 +47,7 @@ LOCAL_CHECKPOINT_MANAGER = "org.apache.spark.sql.execution.streaming.FileSystemB
 IDLE_POLL_INTERVAL = "250ms"
 # Our Hadoop local filesystem (images/spark-job/java): Hadoop's own, but it sets a file's
 # permissions through java.nio instead of forking `chmod` for each checkpoint file and its
-# .crc (4 processes a batch, issue 17). The image puts its jar (settings.NIO_FILESYSTEM_JAR) in
+# .crc (4 processes a batch, issue 17). The image puts its jar (settings.JOB_JAR) in
 # $SPARK_HOME/jars; locally `make fetch` builds it beside the Kafka source jars (SPARK_JARS).
 # The job uses it when the jar is there and the checkpoint is on a local filesystem.
 NIO_FILESYSTEM_CLASS = "tweetsentiment.hadoop.NioLocalFileSystem"
@@ -93,7 +93,7 @@ def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
         # (measured with JFR). The FileSystem API does neither; on a local filesystem its
         # rename is rename(2), atomic, which is what the offset and commit logs rely on.
         conf["spark.sql.streaming.checkpointFileManagerClass"] = LOCAL_CHECKPOINT_MANAGER
-        jar = _nio_filesystem_jar(settings, under_submit)
+        jar = _job_jar(settings, under_submit)
         if jar:
             conf["spark.hadoop.fs.file.impl"] = NIO_FILESYSTEM_CLASS
             if not under_submit:
@@ -112,18 +112,14 @@ def spark_configs(settings: Settings, under_submit: bool) -> dict[str, str]:
     return conf
 
 
-def _nio_filesystem_jar(settings: Settings, under_submit: bool) -> Path | None:
-    """Our filesystem's jar: in $SPARK_HOME/jars under spark-submit (the image), else among
-    SPARK_JARS (`make fetch` builds it there); None when it is not there."""
+def _job_jar(settings: Settings, under_submit: bool) -> Path | None:
+    """Our JVM classes' jar (settings.JOB_JAR): in $SPARK_HOME/jars under spark-submit (the
+    image), else among SPARK_JARS (`make fetch` builds it there); None when it is not there."""
     if under_submit:
-        jars = (
-            [Path(os.environ["SPARK_HOME"]) / "jars" / NIO_FILESYSTEM_JAR]
-            if os.environ.get("SPARK_HOME")
-            else []
-        )
+        jars = [Path(os.environ["SPARK_HOME"]) / "jars" / JOB_JAR] if os.environ.get("SPARK_HOME") else []
     else:
         jars = [Path(j) for j in settings.spark_jars if "://" not in j]
-    return next((j for j in jars if j.name == NIO_FILESYSTEM_JAR and j.is_file()), None)
+    return next((j for j in jars if j.name == JOB_JAR and j.is_file()), None)
 
 
 def read_spark_defaults(path: str | os.PathLike[str]) -> dict[str, str]:

@@ -47,9 +47,10 @@ SentimentModel = Literal[MODELS]  # type: ignore[valid-type]  # a Literal built 
 # SENTIMENT_LANGUAGE_SOURCE's choices: which language a post is scored as (sentiment_job.language).
 LanguageSource = Literal[language.SOURCES]  # type: ignore[valid-type]  # likewise
 DEFAULT_JARS_DIR = "spark-jars"
-# Our Hadoop local filesystem (images/spark-job/java, sentiment_job.job.NIO_FILESYSTEM_CLASS):
-# in $SPARK_HOME/jars in the image, in DEFAULT_JARS_DIR locally.
-NIO_FILESYSTEM_JAR = "tweet-sentiment-hadoop.jar"
+# The job's own JVM classes (images/spark-job/java): the Hadoop local filesystem
+# (job.NIO_FILESYSTEM_CLASS) and the stats collect (batch.STRING_COLLECT_CLASS). In
+# $SPARK_HOME/jars in the image, in DEFAULT_JARS_DIR locally.
+JOB_JAR = "tweet-sentiment-jvm.jar"
 # How long Kafka may hold a fetch that finds no new record (Kafka's default: 500 ms). Spark
 # keeps one consumer per partition between batches, and the fetch it leaves open at the end
 # of the log must return before the next batch's fetch can go: with 500 ms, a batch at a

@@ -64,12 +64,7 @@ public final class StringCollect {
               ClassTag$.MODULE$.apply(String.class));
       StringBuilder out = new StringBuilder();
       for (String part : parts) {
-        if (part != null && !part.isEmpty()) {
-          if (out.length() > 0) {
-            out.append('\n');
-          }
-          out.append(part);
-        }
+        appendLine(out, part);
       }
       return out.toString();
     }
@@ -85,20 +80,23 @@ public final class StringCollect {
       StringBuilder out = new StringBuilder();
       while (rows.hasNext()) {
         InternalRow row = rows.next();
-        if (row.isNullAt(0)) {
-          continue;
+        if (!row.isNullAt(0)) {
+          appendLine(out, row.getUTF8String(0).toString());
         }
-        String value = row.getUTF8String(0).toString();
-        if (value.isEmpty()) {
-          continue;
-        }
-        if (out.length() > 0) {
-          out.append('\n');
-        }
-        out.append(value);
       }
       return out.toString();
     }
+  }
+
+  /** Appends a non-empty line, newline-separated from what {@code out} already holds. */
+  private static void appendLine(StringBuilder out, String line) {
+    if (line == null || line.isEmpty()) {
+      return;
+    }
+    if (out.length() > 0) {
+      out.append('\n');
+    }
+    out.append(line);
   }
 
   /** Driver side: keeps each partition's result by its index. */
