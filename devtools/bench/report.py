@@ -291,30 +291,28 @@ def render(results: dict[str, Any]) -> str:
                     ]
                 )
     costs: dict[str, dict[str, Cost]] = results.get("cost") or {}
-    warming = costs.get(cfg.get("latency_model", ""), {}).get(WARMING_UP_COST)
-    if warming is not None:
-        age = job_age(warming)
+    latency_costs = costs.get(cfg.get("latency_model", ""), {})
+    # The warming-up window first, reported (no limit); then the graded ones.
+    cost_lines: list[tuple[str, float | None]] = [(WARMING_UP_COST, None), *TARGET_JOB_CORES.items()]
+    for key, cost_limit in cost_lines:
+        cost = latency_costs.get(key)
+        if cost is None:
+            continue
+        what = "idle job (no posts)" if key == "idle" else f"job CPU at {int(cost.rate):,} posts/s"
+        age = job_age(cost) if key != "idle" else ""
+        aged = f" ({age})" if age else ""
+        label = (
+            f"{what} while its JIT warms up{aged}: reported, the target is the warm job's"
+            if cost_limit is None
+            else f"{what} ≤ {cost_limit:g} cores{aged}"
+        )
         summary.append(
             [
-                f"job CPU at {int(warming.rate):,} posts/s while its JIT warms up"
-                + (f" ({age})" if age else "")
-                + ": reported, the target is the warm job's",
-                f"{warming.job_cores:.2f} cores (load {warming.load.split(' / ')[0]})",
-                met(None),
+                label,
+                f"{cost.job_cores:.2f} cores (load {cost.load.split(' / ')[0]})",
+                met(None if cost_limit is None else cost.job_cores <= cost_limit),
             ]
         )
-    for key, limit in TARGET_JOB_CORES.items():
-        cost = costs.get(cfg.get("latency_model", ""), {}).get(key)
-        if cost is not None:
-            what = "idle job (no posts)" if key == "idle" else f"job CPU at {int(cost.rate):,} posts/s"
-            age = job_age(cost) if key != "idle" else ""
-            summary.append(
-                [
-                    f"{what} ≤ {limit:g} cores" + (f" ({age})" if age else ""),
-                    f"{cost.job_cores:.2f} cores (load {cost.load.split(' / ')[0]})",
-                    met(cost.job_cores <= limit),
-                ]
-            )
     row = languages_target_row(results.get("languages"), cfg.get("latency_model", ""))
     if row is not None:
         summary.append(row)
